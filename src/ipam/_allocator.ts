@@ -36,7 +36,7 @@ interface SlotRef {
 
 export const enabled = (range: Range): boolean => {
   const p = range.pool;
-  return p.spec !== null && !p.spec.disabled && p.conflict === null;
+  return p.spec !== null && p.spec.disabled !== true && p.conflict === null;
 };
 
 export const selects = (pool: PoolRec, rec: SvcRec): boolean =>

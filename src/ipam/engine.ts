@@ -27,7 +27,7 @@ import type { LoadBalancerIngress, Service } from "../control/schemas/service.ts
 import { serviceKey } from "../control/schemas/service.ts";
 import { silentLogger } from "../log.ts";
 import type { Logger } from "../log.ts";
-import { Allocator } from "./_allocator.ts";
+import { Allocator, enabled } from "./_allocator.ts";
 import type { PoolRec, Range, SvcRec } from "./_types.ts";
 import { ipKey, newOp } from "./_types.ts";
 import type { Condition } from "./conditions.ts";
@@ -277,13 +277,13 @@ export class LbIpam {
 
   pools(): PoolSummary[] {
     return this.#order.map((p) => {
-      const ranges = p.ranges.map((r) => ({ range: r.text, total: r.size, available: r.available, used: r.used, enabled: enabledRange(r) }));
+      const ranges = p.ranges.map((r) => ({ range: r.text, total: r.size, available: r.available, used: r.used, enabled: enabled(r) }));
       return {
         name: p.name,
         total: ranges.reduce((n, r) => n + r.total, 0n),
         available: ranges.reduce((n, r) => n + r.available, 0n),
         used: ranges.reduce((n, r) => n + r.used, 0),
-        disabled: p.spec?.disabled ?? false,
+        disabled: p.spec?.disabled === true,
         conflict: p.conflict,
         errors: [...p.errors],
         ranges,
@@ -404,11 +404,11 @@ export class LbIpam {
     const created = parseTime(pool.metadata.creationTimestamp);
     const reorder = created !== rec.created;
     rec.created = created;
-    if (pool.status?.conditions !== undefined) {
+    if (pool.status?.conditions != null) {
       rec.conditions = normalizeConditions(pool.status.conditions);
       rec.known = stableJson(poolStatusOf(rec));
     }
-    const { ranges: specs, errors } = parseBlocks(pool.spec.blocks, name);
+    const { ranges: specs, errors } = parseBlocks(pool.spec.blocks ?? [], name);
     if (errors.length > 0) {
       // I3: this pool's update fails; the last valid version stays in force.
       this.#setErrors(rec, errors, Reason.invalidBlock);
@@ -575,11 +575,6 @@ export class LbIpam {
     }
     return { services, pools };
   }
-}
-
-function enabledRange(r: Range): boolean {
-  const p = r.pool;
-  return p.spec !== null && !p.spec.disabled && p.conflict === null;
 }
 
 function parseTime(text: string | undefined): number {

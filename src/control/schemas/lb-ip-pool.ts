@@ -42,12 +42,13 @@ export const PoolCondition = z.object({
 export type PoolCondition = z.infer<typeof PoolCondition>;
 
 export const CiliumLoadBalancerIPPoolSpec = z.object({
-  blocks: z.array(IPBlock).nullish().transform((b) => b ?? []),
+  blocks: z.array(IPBlock).nullish(),
   /** Absent or null ⇒ every Service (an exception to the usual rule, §0.2). */
-  serviceSelector: LabelSelector.nullish().transform((s) => s ?? undefined),
+  serviceSelector: LabelSelector.nullish(),
   /** Empty or absent behaves as "Yes" (since 1.16); only "No" reserves (I4). */
   allowFirstLastIPs: z.enum(["Yes", "No"]).or(z.literal("")).optional(),
-  disabled: z.boolean().nullish().transform((d) => d ?? false),
+  /** No new allocations; existing ones stay (I6). Absent or null ⇒ false. */
+  disabled: z.boolean().nullish(),
 });
 export type CiliumLoadBalancerIPPoolSpec = z.infer<typeof CiliumLoadBalancerIPPoolSpec>;
 
@@ -56,9 +57,6 @@ export const CiliumLoadBalancerIPPool = z.object({
   kind: z.literal("CiliumLoadBalancerIPPool"),
   metadata: ObjectMeta,
   spec: CiliumLoadBalancerIPPoolSpec,
-  status: z
-    .object({ conditions: z.array(PoolCondition).nullish().transform((c) => c ?? undefined) })
-    .nullish()
-    .transform((s) => s ?? undefined),
+  status: z.object({ conditions: z.array(PoolCondition).nullish() }).nullish(),
 });
 export type CiliumLoadBalancerIPPool = z.infer<typeof CiliumLoadBalancerIPPool>;
