@@ -29,6 +29,13 @@ export const ObjectMeta = z.object({
   labels: labelMap.optional(),
   annotations: labelMap.optional(),
   ownerReferences: z.array(OwnerReference).optional(),
+  // Standard fields `kubectl get -o yaml` prints; listed so that exported
+  // manifests raise no unknown-field warnings. herald does not read them.
+  generateName: z.string().optional(),
+  selfLink: z.string().optional(),
+  finalizers: z.array(z.string()).optional(),
+  managedFields: z.array(z.unknown()).optional(),
+  deletionGracePeriodSeconds: z.number().int().optional(),
 });
 export type ObjectMeta = z.infer<typeof ObjectMeta>;
 
