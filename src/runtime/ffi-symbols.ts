@@ -45,6 +45,9 @@ export const LIBC = {
   if_nametoindex: { params: ["buffer"], result: "u32" },
   statfs: { params: ["buffer", "buffer"], result: "i32" },
   mount: { params: ["buffer", "buffer", "buffer", "u64", "buffer"], result: "i32" },
+  malloc: { params: ["usize"], result: "pointer" },
+  free: { params: ["pointer"], result: "void" },
+  memcpy: { params: ["pointer", "buffer", "usize"], result: "pointer" },
   /** Where errno lives for the calling thread (read right after a failed call under Deno). */
   __errno_location: { params: [], result: "pointer" },
 } as const satisfies FfiTable;
@@ -63,7 +66,8 @@ export const LIBBPF = {
   bpf_map_lookup_elem: { params: ["i32", "buffer", "buffer"], result: "i32" },
   bpf_map_delete_elem: { params: ["i32", "buffer"], result: "i32" },
   bpf_map_get_next_key: { params: ["i32", "buffer", "buffer"], result: "i32" },
-  bpf_object__open_mem: { params: ["buffer", "usize", "buffer"], result: "pointer" },
+  /** The ELF image must stay put until load: it is given as malloc'd memory, not a JS buffer. */
+  bpf_object__open_mem: { params: ["pointer", "usize", "buffer"], result: "pointer" },
   bpf_object__load: { params: ["pointer"], result: "i32" },
   bpf_object__close: { params: ["pointer"], result: "void" },
   bpf_object__find_program_by_name: { params: ["pointer", "buffer"], result: "pointer" },

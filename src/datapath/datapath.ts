@@ -1,0 +1,435 @@
+/**
+ * The Datapath: herald's side of the eBPF service map. It holds, in memory,
+ * what the pinned maps hold (read back from them at open, so an agent
+ * restart reconciles instead of recreating), computes what they should hold
+ * from Services and EndpointSlices, and applies only the difference, in the
+ * order of `plan.ts`.
+ *
+ * Backend lists are stored once per distinct content and shared, with a
+ * reference count, by every frontend that has that list (a Service's
+ * LoadBalancer IP and cluster IP usually do).
+ *
+ * @example
+ * ```ts
+ * const dp = Datapath.open({ pinDir: "/sys/fs/bpf/herald" });
+ * dp.sync(services, slices);          // first call after open: full reconcile
+ * dp.upsertService(svc, itsSlices);   // then incremental changes
+ * dp.attach(["eth0"]);                // tc ingress
+ * dp.entries();                       // what it holds
+ * ```
+ */
+import type { Service } from "../control/schemas/service.ts";
+import { serviceKey } from "../control/schemas/service.ts";
+import type { EndpointSlice } from "../control/schemas/endpoint-slice.ts";
+import type { Logger } from "../log.ts";
+import { silentLogger } from "../log.ts";
+import { closeBpfFd, deleteElem, dumpMap, updateElem } from "../runtime/bpf.ts";
+import { ensureBpffs } from "../runtime/bpffs.ts";
+import { attachTcIngress, detachTcIngress, interfaceIndex, loadProgram } from "../runtime/bpf-program.ts";
+import type { LoadedProgram, TcFilterId } from "../runtime/bpf-program.ts";
+import { withNetns } from "../runtime/netns.ts";
+import { FrontendClaims } from "./claims.ts";
+import { desiredFrontends, serviceFrontends, slicesByService } from "./desired.ts";
+import type { DesiredFrontend, DesiredOptions } from "./desired.ts";
+import {
+  BACKEND_VALUE_SIZE,
+  backendSortKey,
+  decodeBackend,
+  decodeFrontendKey,
+  decodeFrontendValue,
+  decodeSlot,
+  encodeBackend,
+  encodeFrontendKey,
+  encodeFrontendValue,
+  encodeSlot,
+  FRONTEND_KEY_SIZE,
+  FRONTEND_VALUE_SIZE,
+  frontendId,
+  SLOT_KEY_SIZE,
+} from "./layout.ts";
+import type { Backend, Frontend } from "./layout.ts";
+import { DEFAULT_MAP_SIZES, openMaps } from "./maps.ts";
+import type { MapName, MapSizes } from "./maps.ts";
+import { planChanges } from "./plan.ts";
+import { PROGRAM_NAME, readProgramObject } from "./program.ts";
+import { SlotAllocator } from "./slots.ts";
+
+export const DEFAULT_PIN_DIR = "/sys/fs/bpf/herald";
+
+/** herald's tc filter on every device: handle and priority 0x4852 ("HR"). */
+export const TC_FILTER: TcFilterId = { handle: 0x4852, priority: 0x4852 };
+
+export interface DatapathOptions extends DesiredOptions {
+  /** Where the maps are pinned (bpffs; names without dots). Default /sys/fs/bpf/herald. */
+  pinDir?: string;
+  sizes?: Partial<MapSizes>;
+  log?: Logger;
+}
+
+/** A frontend and the backends it forwards to, as held in memory or read from the maps. */
+export interface DatapathEntry {
+  frontend: Frontend;
+  backends: Backend[];
+}
+
+export interface ApplyResult {
+  /** Frontends written (added or moved to another backend list). */
+  upserted: number;
+  deleted: number;
+  unchanged: number;
+  /** Frontends left as they were because a write failed, and why. */
+  failed: { frontend: string; error: string }[];
+  /** Frontends claimed by several Services (the first `namespace/name` wins). */
+  conflicts: { frontend: string; services: string[] }[];
+}
+
+interface Range {
+  content: string;
+  first: number;
+  count: number;
+  backends: readonly Backend[];
+  refs: number;
+  /** Whether this range's slots are herald's to delete and reuse. */
+  owned: boolean;
+}
+
+interface Held {
+  frontend: Frontend;
+  content: string;
+}
+
+export interface AttachOptions {
+  /** The BPF object (bytes or a file path); default: bpf/herald_lb.o next to the sources. */
+  object?: Uint8Array | string;
+  /** Network namespace (e.g. /run/netns/NAME) the devices live in; default: the agent's. */
+  netns?: string;
+}
+
+export class Datapath {
+  readonly pinDir: string;
+  readonly sizes: Readonly<MapSizes>;
+  /** What happened to each map at open (for the agent's start-up log). */
+  readonly opened: { reopened: MapName[]; recreated: { name: MapName; reason: string }[]; mountedBpffs: boolean };
+  #fds: Record<MapName, number>;
+  #log: Logger;
+  #options: DesiredOptions;
+  #held = new Map<string, Held>();
+  #ranges = new Map<string, Range>();
+  #slots: SlotAllocator;
+  #claims = new FrontendClaims();
+  #program: LoadedProgram | undefined;
+  #attached = new Map<string, { device: string; netns?: string }>();
+  #closed = false;
+
+  private constructor(pinDir: string, sizes: MapSizes, options: DatapathOptions, mountedBpffs: boolean) {
+    this.pinDir = pinDir;
+    this.sizes = sizes;
+    this.#log = options.log ?? silentLogger;
+    this.#options = { nodeName: options.nodeName };
+    const maps = openMaps(pinDir, sizes);
+    this.#fds = maps.fds;
+    this.opened = { reopened: maps.reopened, recreated: maps.recreated, mountedBpffs };
+    for (const r of maps.recreated) {
+      this.#log.warn("Recreated BPF map with a different layout", { map: r.name, reason: r.reason });
+    }
+    this.#slots = new SlotAllocator(sizes.backendSlots);
+    try {
+      this.#adopt();
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Opens (or creates) the pinned maps and reads back what they hold.
+   * Throws `Cannot …` errors (no bpffs, no permission, no libbpf); see
+   * `openDatapath` for the variant that returns a reason instead.
+   */
+  static open(options: DatapathOptions = {}): Datapath {
+    const pinDir = (options.pinDir ?? DEFAULT_PIN_DIR).replace(/\/+$/, "");
+    const mounted = ensureBpffs(pinDir);
+    return new Datapath(pinDir, { ...DEFAULT_MAP_SIZES, ...options.sizes }, options, mounted);
+  }
+
+  /**
+   * Rebuilds the in-memory state from the maps (agent restart). Frontends
+   * pointing at the same slots share one range; a range whose slots are
+   * missing or out of order gets a content no desired list can equal, so the
+   * first sync rewrites it. Slots no frontend points at are deleted.
+   */
+  #adopt(): void {
+    const slots = new Map<number, Backend>();
+    for (const [k, v] of dumpMap(this.#fds.backends, SLOT_KEY_SIZE, BACKEND_VALUE_SIZE, "backends map")) {
+      slots.set(decodeSlot(k), decodeBackend(v));
+    }
+    const byLocation = new Map<string, Range>();
+    for (const [k, v] of dumpMap(this.#fds.services, FRONTEND_KEY_SIZE, FRONTEND_VALUE_SIZE, "services map")) {
+      const frontend = decodeFrontendKey(k);
+      const { first, count } = decodeFrontendValue(v);
+      const location = `${first}:${count}`;
+      let range = byLocation.get(location);
+      if (!range) {
+        const backends: Backend[] = [];
+        for (let i = 0; i < count && slots.has(first + i); i++) backends.push(slots.get(first + i)!);
+        const keys = backends.map(backendSortKey);
+        const sorted = keys.every((key, i) => i === 0 || keys[i - 1] < key);
+        let content = backends.length === count && sorted ? keys.join("") : `stale:${location}`;
+        if (this.#ranges.has(content)) content = `stale:${location}`;
+        const owned = count > 0 && this.#slots.reserve(first, count);
+        range = { content, first, count, backends, refs: 0, owned };
+        byLocation.set(location, range);
+        this.#ranges.set(content, range);
+      }
+      range.refs++;
+      this.#held.set(frontendId(frontend), { frontend, content: range.content });
+    }
+    let orphans = 0;
+    for (const slot of slots.keys()) {
+      if (this.#slots.reserve(slot, 1)) {
+        this.#slots.release(slot, 1);
+        deleteElem(this.#fds.backends, encodeSlot(slot), `orphan backend slot ${slot}`);
+        orphans++;
+      }
+    }
+    if (this.#held.size || orphans) {
+      this.#log.info("Reopened BPF service maps", { frontends: this.#held.size, ranges: this.#ranges.size, orphanSlots: orphans });
+    }
+  }
+
+  /**
+   * Makes the maps hold exactly the frontends of `services` (full
+   * reconcile): call it first after open. Only Services whose frontends
+   * changed since the last call cause map writes.
+   */
+  sync(services: readonly Service[], slices: readonly EndpointSlice[]): ApplyResult {
+    const desired = desiredFrontends(services, slices, this.#options);
+    const touched = new Set<string>();
+    for (const [key, frontends] of desired) for (const id of this.#claims.set(key, frontends)) touched.add(id);
+    for (const key of [...this.#claims.services()]) {
+      if (!desired.has(key)) for (const id of this.#claims.set(key, undefined)) touched.add(id);
+    }
+    // Leftovers from before a restart that no Service claims.
+    for (const id of this.#held.keys()) if (!this.#claims.has(id)) touched.add(id);
+    return this.#applyTouched(touched);
+  }
+
+  /** Adds or updates one Service; `slices` are that Service's EndpointSlices. */
+  upsertService(service: Service, slices: readonly EndpointSlice[]): ApplyResult {
+    const key = serviceKey(service);
+    const own = slicesByService(slices).get(key) ?? [];
+    return this.#applyTouched(this.#claims.set(key, serviceFrontends(service, own, this.#options)));
+  }
+
+  /** Removes one Service (`namespace/name`). */
+  deleteService(key: string): ApplyResult {
+    return this.#applyTouched(this.#claims.set(key, undefined));
+  }
+
+  #applyTouched(touched: Set<string>): ApplyResult {
+    this.#assertOpen();
+    const changes: [string, DesiredFrontend | null][] = [];
+    for (const id of touched) changes.push([id, this.#claims.resolve(id)]);
+    const result = this.#apply(changes);
+    result.conflicts = this.#claims.conflicts(touched);
+    for (const c of result.conflicts) {
+      this.#log.warn("Frontend claimed by several Services; the first wins", { frontend: c.frontend, services: c.services });
+    }
+    if (result.failed.length) {
+      this.#log.warn("Some datapath updates failed", { failed: result.failed.length, first: result.failed[0].error });
+    }
+    return result;
+  }
+
+  /** Applies changes in the safe order; records what actually ran, even on failures. */
+  #apply(changes: Iterable<readonly [string, DesiredFrontend | null]>): ApplyResult {
+    const plan = planChanges(this.#held, this.#ranges, changes);
+    const result: ApplyResult = { upserted: 0, deleted: 0, unchanged: plan.unchanged, failed: [], conflicts: [] };
+    const broken = new Map<string, string>();
+    const maybeFree = new Set<string>();
+
+    // 1. New backend lists into fresh slots.
+    for (const [content, backends] of plan.newRanges) {
+      try {
+        this.#ranges.set(content, this.#writeRange(content, backends));
+        maybeFree.add(content); // in case no flip ends up using it
+      } catch (err) {
+        broken.set(content, err instanceof Error ? err.message : String(err));
+      }
+    }
+    // 2. Point frontends at their lists, one atomic update each.
+    for (const want of plan.flips) {
+      const reason = broken.get(want.content);
+      if (reason !== undefined) {
+        result.failed.push({ frontend: want.id, error: reason });
+        continue;
+      }
+      const range = this.#ranges.get(want.content)!;
+      try {
+        updateElem(
+          this.#fds.services,
+          encodeFrontendKey(want.frontend),
+          encodeFrontendValue(range),
+          `frontend ${want.id} to the services map`,
+        );
+      } catch (err) {
+        result.failed.push({ frontend: want.id, error: err instanceof Error ? err.message : String(err) });
+        continue;
+      }
+      range.refs++;
+      const old = this.#held.get(want.id);
+      if (old) this.#unref(old.content, maybeFree);
+      this.#held.set(want.id, { frontend: want.frontend, content: want.content });
+      result.upserted++;
+    }
+    // 3. Frontends no Service wants.
+    for (const id of plan.deletes) {
+      const old = this.#held.get(id)!;
+      try {
+        deleteElem(this.#fds.services, encodeFrontendKey(old.frontend), `frontend ${id} from the services map`);
+      } catch (err) {
+        result.failed.push({ frontend: id, error: err instanceof Error ? err.message : String(err) });
+        continue;
+      }
+      this.#held.delete(id);
+      this.#unref(old.content, maybeFree);
+      result.deleted++;
+    }
+    // 4. Only now free the slots nothing points at.
+    for (const content of maybeFree) {
+      const range = this.#ranges.get(content);
+      if (range && range.refs === 0) this.#freeRange(range);
+    }
+    return result;
+  }
+
+  #unref(content: string, maybeFree: Set<string>): void {
+    const range = this.#ranges.get(content);
+    if (!range) return;
+    range.refs--;
+    if (range.refs <= 0) maybeFree.add(content);
+  }
+
+  #writeRange(content: string, backends: readonly Backend[]): Range {
+    if (backends.length === 0) return { content, first: 0, count: 0, backends, refs: 0, owned: false };
+    const first = this.#slots.allocate(backends.length);
+    if (first === undefined) {
+      throw new Error(
+        `Cannot store ${backends.length} backends: the backends map has ${this.#slots.freeSlots} free slots of ${this.sizes.backendSlots} in one piece or less`,
+      );
+    }
+    let written = 0;
+    try {
+      for (; written < backends.length; written++) {
+        updateElem(this.#fds.backends, encodeSlot(first + written), encodeBackend(backends[written]), `backend slot ${first + written}`);
+      }
+    } catch (err) {
+      for (let i = 0; i < written; i++) deleteElem(this.#fds.backends, encodeSlot(first + i), `backend slot ${first + i}`);
+      this.#slots.release(first, backends.length);
+      throw err;
+    }
+    return { content, first, count: backends.length, backends, refs: 0, owned: true };
+  }
+
+  #freeRange(range: Range): void {
+    this.#ranges.delete(range.content);
+    if (!range.owned) return;
+    for (let i = 0; i < range.count; i++) {
+      deleteElem(this.#fds.backends, encodeSlot(range.first + i), `backend slot ${range.first + i}`);
+    }
+    this.#slots.release(range.first, range.count);
+  }
+
+  /** What herald holds (and has written), sorted by frontend. */
+  entries(): DatapathEntry[] {
+    const out: DatapathEntry[] = [];
+    for (const { frontend, content } of this.#held.values()) {
+      out.push({ frontend, backends: [...(this.#ranges.get(content)?.backends ?? [])] });
+    }
+    return sortEntries(out);
+  }
+
+  /** What the kernel maps hold, read back through libbpf, sorted by frontend. */
+  readMaps(): DatapathEntry[] {
+    this.#assertOpen();
+    const slots = new Map<number, Backend>();
+    for (const [k, v] of dumpMap(this.#fds.backends, SLOT_KEY_SIZE, BACKEND_VALUE_SIZE, "backends map")) {
+      slots.set(decodeSlot(k), decodeBackend(v));
+    }
+    const out: DatapathEntry[] = [];
+    for (const [k, v] of dumpMap(this.#fds.services, FRONTEND_KEY_SIZE, FRONTEND_VALUE_SIZE, "services map")) {
+      const { first, count } = decodeFrontendValue(v);
+      const backends: Backend[] = [];
+      for (let i = 0; i < count; i++) {
+        const be = slots.get(first + i);
+        if (!be) throw new Error(`Cannot read frontend ${frontendId(decodeFrontendKey(k))}: backend slot ${first + i} is missing`);
+        backends.push(be);
+      }
+      out.push({ frontend: decodeFrontendKey(k), backends });
+    }
+    return sortEntries(out);
+  }
+
+  /** Counts for logs and metrics. */
+  stats(): { frontends: number; backendLists: number; slotsUsed: number; slotsFree: number } {
+    return {
+      frontends: this.#held.size,
+      backendLists: this.#ranges.size,
+      slotsUsed: this.sizes.backendSlots - this.#slots.freeSlots,
+      slotsFree: this.#slots.freeSlots,
+    };
+  }
+
+  /**
+   * Loads the BPF program (once) with these maps and attaches it at tc
+   * ingress of each device, replacing herald's earlier filter there. Attach
+   * every device that clients' and backends' packets arrive on: replies
+   * must pass through the program to be reverse-NATed.
+   */
+  attach(devices: readonly string[], options: AttachOptions = {}): void {
+    this.#assertOpen();
+    if (!this.#program) {
+      const elf = options.object instanceof Uint8Array ? options.object : readProgramObject(options.object);
+      this.#program = loadProgram(elf, PROGRAM_NAME, this.#fds);
+    }
+    const progFd = this.#program.fd;
+    for (const device of devices) {
+      const run = () => attachTcIngress(interfaceIndex(device), progFd, TC_FILTER, device);
+      if (options.netns) withNetns(options.netns, run);
+      else run();
+      this.#attached.set(`${options.netns ?? ""}|${device}`, { device, netns: options.netns });
+    }
+    this.#log.info("Attached BPF service load balancer", { devices: devices.join(","), netns: options.netns });
+  }
+
+  /** Removes herald's filter from devices attached by this Datapath (all of them by default). */
+  detach(devices?: readonly string[], netns?: string): void {
+    for (const [key, a] of [...this.#attached]) {
+      if (devices && (!devices.includes(a.device) || a.netns !== netns)) continue;
+      const run = () => detachTcIngress(interfaceIndex(a.device), TC_FILTER, a.device);
+      if (a.netns) withNetns(a.netns, run);
+      else run();
+      this.#attached.delete(key);
+    }
+  }
+
+  /**
+   * Closes file descriptors only: maps stay pinned and filters attached, so
+   * forwarding continues while the agent restarts.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#program?.close();
+    for (const fd of Object.values(this.#fds)) closeBpfFd(fd);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error(`Cannot use the datapath at "${this.pinDir}": it is closed`);
+  }
+}
+
+function sortEntries(entries: DatapathEntry[]): DatapathEntry[] {
+  const key = (e: DatapathEntry) => frontendId(e.frontend);
+  return entries.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
