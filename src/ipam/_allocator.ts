@@ -53,6 +53,14 @@ export class Allocator {
   /** Sharing key → addresses held by at least one Service with that key. */
   readonly #sharing = new Map<string, Map<string, SlotRef>>();
   readonly #ipWaiters = new Map<string, Set<SvcRec>>();
+  /**
+   * Address → ranges where Services hold it, and ranges that keep it out as a
+   * shadow. Ranges overlap only across conflicting pools (I5); the newer
+   * pool's holders keep their addresses, and without this the older pool
+   * would hand the same address out again (Cilium does).
+   */
+  readonly #heldIn = new Map<string, Set<Range>>();
+  readonly #shadows = new Map<string, Set<Range>>();
   readonly #keyWaiters = new Map<string, Set<SvcRec>>();
 
   constructor(o: AllocatorOptions) {
@@ -63,6 +71,7 @@ export class Allocator {
 
   #hold(rec: SvcRec, range: Range, value: bigint): void {
     rec.allocs.push({ family: range.family, value, range });
+    addTo(this.#heldIn, ipKey(range.family, value), range);
     this.#index(rec.view.sharingKey, range, value);
     this.op.pools.add(range.pool);
   }
@@ -72,6 +81,7 @@ export class Allocator {
     const i = rec.allocs.indexOf(a);
     if (i >= 0) rec.allocs.splice(i, 1);
     if (a.range.release(a.value, rec)) this.op.freed.add(a.range);
+    if ((a.range.slot(a.value)?.holders.length ?? 0) === 0) this.#letGo(a.range, a.family, a.value);
     this.#unindex(rec.view.sharingKey, a.range, a.value);
     this.op.ips.add(ipKey(a.family, a.value));
     if (rec.view.sharingKey !== "") this.op.keys.add(rec.view.sharingKey);
@@ -84,13 +94,34 @@ export class Allocator {
 
   /** A range goes away (pool edit or delete, I15): its holders lose the address, nothing is freed. */
   dropRange(range: Range, affected: Set<SvcRec>): void {
-    for (const [value, slot] of range.held()) {
+    for (const [value, slot] of range.slots()) {
+      const k = ipKey(range.family, value);
+      if (slot.shadow) removeFrom(this.#shadows, k, range);
       for (const rec of slot.holders) {
         rec.allocs = rec.allocs.filter((a) => a.range !== range);
         this.#unindex(rec.view.sharingKey, range, value, true);
         affected.add(rec);
       }
+      if (slot.holders.length > 0) this.#letGo(range, range.family, value);
     }
+  }
+
+  /** Nobody holds the address through `range` any more: other ranges may hand it out again. */
+  #letGo(range: Range, family: IPFamily, value: bigint): void {
+    const k = ipKey(family, value);
+    removeFrom(this.#heldIn, k, range);
+    if (this.#heldIn.has(k)) return;
+    for (const r of this.#shadows.get(k) ?? []) {
+      if (r.unshadow(value)) this.op.freed.add(r);
+      this.op.pools.add(r.pool);
+    }
+    this.#shadows.delete(k);
+  }
+
+  /** A range other than `range` where Services hold `value`, if any. */
+  #heldElsewhere(range: Range, family: IPFamily, value: bigint): Range | undefined {
+    for (const r of this.#heldIn.get(ipKey(family, value)) ?? []) if (r !== range) return r;
+    return undefined;
   }
 
   /** The Service's sharing key changed: move its addresses to the new key. */
@@ -171,7 +202,12 @@ export class Allocator {
       });
       return false;
     }
-    const slot = range.slot(ip.value);
+    let target = range;
+    let slot = range.slot(ip.value);
+    if (slot === undefined || slot.shadow) {
+      const other = this.#heldElsewhere(range, ip.family, ip.value);
+      if (other !== undefined) [target, slot] = [other, other.slot(ip.value)];
+    }
     if (slot === undefined) {
       range.alloc(ip.value, rec);
     } else if (
@@ -189,7 +225,7 @@ export class Allocator {
       });
       return false;
     }
-    this.#hold(rec, range, ip.value);
+    this.#hold(rec, target, ip.value);
     return true;
   }
 
@@ -253,7 +289,13 @@ export class Allocator {
         else this.#fail(rec, Reason.noPool, Message.noPoolForIP(req));
         continue;
       }
-      const slot = range.slot(req.value);
+      let target: Range = range;
+      let slot = range.slot(req.value);
+      if (slot === undefined || slot.shadow) {
+        // Held through an overlapping range of a conflicting pool: those holders count.
+        const other = this.#heldElsewhere(range, req.family, req.value);
+        if (other !== undefined) [target, slot] = [other, other.slot(req.value)];
+      }
       if (slot !== undefined) {
         if (v.sharingKey === "") {
           this.#fail(rec, Reason.alreadyAllocated, Message.alreadyAllocated(req));
@@ -278,7 +320,7 @@ export class Allocator {
       } else {
         range.alloc(req.value, rec);
       }
-      this.#hold(rec, range, req.value);
+      this.#hold(rec, target, req.value);
     }
   }
 
@@ -304,7 +346,12 @@ export class Allocator {
       if (r.family !== family || !enabled(r)) continue;
       if (r.pool !== lastPool) [lastPool, lastMatch] = [r.pool, selects(r.pool, rec)];
       if (!lastMatch) continue;
-      const ip = r.allocAny(rec);
+      let ip = r.allocAny(rec);
+      while (ip !== null && this.#heldElsewhere(r, family, ip) !== undefined) {
+        r.markShadow(ip);
+        addTo(this.#shadows, ipKey(family, ip), r);
+        ip = r.allocAny(rec);
+      }
       if (ip === null) {
         full = true;
         continue;
@@ -445,6 +492,17 @@ export class Allocator {
     this.satisfy(rec);
     this.finish(rec);
   }
+}
+
+function addTo<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  let set = m.get(k);
+  if (set === undefined) m.set(k, set = new Set());
+  set.add(v);
+}
+
+function removeFrom<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  const set = m.get(k);
+  if (set?.delete(v) && set.size === 0) m.delete(k);
 }
 
 const ipText = (ip: { family: IPFamily; value: bigint }) => formatIP(ip);

@@ -76,6 +76,11 @@ export interface Slot<H> {
   holders: H[];
   /** Reserved by allowFirstLastIPs: No (I4). Stays reserved when its holders leave. */
   reserved: boolean;
+  /**
+   * Held through another, overlapping range (a conflicting pool keeps its
+   * allocations, I5): not free here either, so no address is handed out twice.
+   */
+  shadow?: boolean;
 }
 
 let nextRangeId = 1;
@@ -146,6 +151,30 @@ export class LbRange<H, P = unknown> {
     return true;
   }
 
+  /** The address just handed out is in use through another range: keep it out of this one. */
+  markShadow(ip: bigint): void {
+    const slot = this.#slots.get(ip);
+    if (slot !== undefined) [slot.holders, slot.shadow] = [[], true];
+  }
+
+  /** Takes a free address out of this range as a shadow; false if it is not free. */
+  shadowFree(ip: bigint): boolean {
+    if (!this.#free.take(ip)) return false;
+    this.#slots.set(ip, { holders: [], reserved: false, shadow: true });
+    return true;
+  }
+
+  /** The other range let go of the address: free it here (unless reserved). True if freed. */
+  unshadow(ip: bigint): boolean {
+    const slot = this.#slots.get(ip);
+    if (slot === undefined || !slot.shadow || slot.holders.length > 0) return false;
+    slot.shadow = false;
+    if (slot.reserved) return false;
+    this.#slots.delete(ip);
+    this.#free.put(ip);
+    return true;
+  }
+
   /**
    * Removes `holder` from `ip`. Returns true when the address became free
    * (last holder gone and not reserved).
@@ -181,7 +210,7 @@ export class LbRange<H, P = unknown> {
         else if (this.#free.take(ip)) this.#slots.set(ip, { holders: [], reserved: true });
       } else if (slot?.reserved) {
         slot.reserved = false;
-        if (slot.holders.length === 0) {
+        if (slot.holders.length === 0 && !slot.shadow) {
           this.#slots.delete(ip);
           this.#free.put(ip);
           freed.push(ip);
@@ -194,5 +223,10 @@ export class LbRange<H, P = unknown> {
   /** Every address with holders (not the bare reservations). */
   *held(): IterableIterator<[bigint, Slot<H>]> {
     for (const entry of this.#slots) if (entry[1].holders.length > 0) yield entry;
+  }
+
+  /** Every address not free: held, reserved or shadowed. */
+  slots(): IterableIterator<[bigint, Slot<H>]> {
+    return this.#slots.entries();
   }
 }

@@ -3,6 +3,7 @@
  * schemas (so defaults apply as in production), a settable clock, and
  * helpers to read the statuses an engine call returns.
  */
+import { expect } from "vitest";
 import { CiliumLoadBalancerIPPool } from "../../src/control/schemas/lb-ip-pool.ts";
 import { Service } from "../../src/control/schemas/service.ts";
 import type { IpamChanges, LbIpamOptions } from "../../src/ipam/engine.ts";
@@ -142,4 +143,50 @@ export function poolState(ipam: LbIpam, name: string) {
     conflictMessage: get("cilium.io/PoolConflict")?.message,
     invalid: get("herald.io/InvalidSpec")?.message,
   };
+}
+
+export interface Want {
+  ips: string[];
+  /** The IPAMRequestSatisfied reason; "satisfied" means status True. */
+  reason: string;
+  /** Checked when given. */
+  message?: string;
+}
+
+/** One step of a step table: each step runs on the engine the previous steps left. */
+export interface Step {
+  name: string;
+  do: (ipam: LbIpam) => IpamChanges;
+  /** Per Service key: what the engine wants after the step (undefined: not served). */
+  want?: Record<string, Want | undefined>;
+  /** Service keys whose status this step must hand out (and no others). */
+  writes?: string[];
+  /** Pool status after the step. */
+  pools?: Record<string, Partial<ReturnType<typeof poolState>>>;
+  check?: (changes: IpamChanges, ipam: LbIpam) => void;
+}
+
+/** Runs a step table, in order, on one engine (like Cilium's service_test.go). */
+export function runSteps(ipam: LbIpam, steps: Step[]): void {
+  for (const step of steps) {
+    const changes = step.do(ipam);
+    for (const [key, want] of Object.entries(step.want ?? {})) {
+      const got = state(ipam, key);
+      if (want === undefined) {
+        expect(got, `${step.name}: ${key} not served`).toBeUndefined();
+        continue;
+      }
+      expect(got?.ips, `${step.name}: ${key} ips`).toEqual(want.ips);
+      expect(got?.cond?.reason, `${step.name}: ${key} reason`).toBe(want.reason);
+      expect(got?.cond?.status, `${step.name}: ${key} status`).toBe(want.reason === "satisfied" ? "True" : "False");
+      if (want.message !== undefined) expect(got?.cond?.message, `${step.name}: ${key} message`).toBe(want.message);
+    }
+    if (step.writes !== undefined) {
+      expect(changes.services.map((s) => s.key).sort(), `${step.name}: writes`).toEqual([...step.writes].sort());
+    }
+    for (const [name, want] of Object.entries(step.pools ?? {})) {
+      expect(poolState(ipam, name), `${step.name}: pool ${name}`).toMatchObject(want);
+    }
+    step.check?.(changes, ipam);
+  }
 }
