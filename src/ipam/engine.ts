@@ -112,7 +112,8 @@ export interface PoolSummary {
   disabled: boolean;
   conflict: Conflict | null;
   errors: string[];
-  ranges: Array<{ range: string; total: bigint; available: bigint; used: number; enabled: boolean }>;
+  /** Per block: `fragments` is the number of free blocks, what memory and time depend on. */
+  ranges: Array<{ range: string; total: bigint; available: bigint; used: number; enabled: boolean; fragments: number }>;
 }
 
 export interface ServiceSummary {
@@ -277,7 +278,7 @@ export class LbIpam {
 
   pools(): PoolSummary[] {
     return this.#order.map((p) => {
-      const ranges = p.ranges.map((r) => ({ range: r.text, total: r.size, available: r.available, used: r.used, enabled: enabled(r) }));
+      const ranges = p.ranges.map((r) => ({ range: r.text, total: r.size, available: r.available, used: r.used, enabled: enabled(r), fragments: r.fragments }));
       return {
         name: p.name,
         total: ranges.reduce((n, r) => n + r.total, 0n),

@@ -1,0 +1,137 @@
+/**
+ * LbIpam adoption (I12): addresses already in a Service's status are kept,
+ * so that a restart (or a leader change) never moves an address.
+ */
+import { describe, expect, it } from "vitest";
+import type { Service } from "../../src/control/schemas/service.ts";
+import { serviceKey } from "../../src/control/schemas/service.ts";
+import type { CiliumLoadBalancerIPPool } from "../../src/control/schemas/lb-ip-pool.ts";
+import type { LbIpam } from "../../src/ipam/engine.ts";
+import { engine, pool, runSteps, state, svc } from "./_fixtures.ts";
+
+const D = "default/";
+const ok = (...ips: string[]) => ({ ips, reason: "satisfied", message: "" });
+const KEY = "lbipam.cilium.io/sharing-key";
+
+/** Services and pools as a cluster would return them after `ipam` wrote their statuses. */
+function withStatus(ipam: LbIpam, services: Service[], pools: CiliumLoadBalancerIPPool[]) {
+  return {
+    services: services.map((s) => ({ ...s, status: ipam.serviceStatus(serviceKey(s)) ?? s.status })) as Service[],
+    pools: pools.map((p) => ({ ...p, status: ipam.poolStatus(p.metadata.name) })) as CiliumLoadBalancerIPPool[],
+  };
+}
+
+describe("restart adoption (I12)", () => {
+  it("gives every Service the same addresses after a restart, in any order, and writes nothing", () => {
+    const first = engine({ ipv4: true, ipv6: true }).ipam;
+    const pools = [
+      pool("a", ["10.0.0.0/28"]),
+      pool("b", ["10.0.1.0/28"], { selector: { matchLabels: { app: "b" } }, created: "2026-01-02T00:00:00Z" }),
+      pool("v6", ["2001:db8::/64"]),
+    ];
+    const services = [
+      svc("s1"),
+      svc("s2", { labels: { app: "b" } }),
+      svc("dual", { policy: "PreferDualStack" }),
+      svc("req", { lbIP: "10.0.0.9" }),
+      svc("sh1", { ports: [80], annotations: { [KEY]: "k" } }),
+      svc("sh2", { ports: [443], annotations: { [KEY]: "k" } }),
+      svc("s3"),
+    ];
+    first.load(pools, []);
+    for (const s of services) first.upsertService(s);
+    first.deleteService(D + "s1"); // a hole at 10.0.0.0
+    const before = Object.fromEntries(services.slice(1).map((s) => [serviceKey(s), state(first, serviceKey(s))]));
+    expect(before[D + "sh2"]?.ips).toEqual(before[D + "sh1"]?.ips);
+
+    const cluster = withStatus(first, services.slice(1), pools);
+    const second = engine({ ipv4: true, ipv6: true }).ipam;
+    const changes = second.load(cluster.pools, [...cluster.services].reverse());
+    expect(changes).toEqual({ services: [], pools: [] });
+    for (const [key, want] of Object.entries(before)) expect(state(second, key), key).toEqual(want);
+
+    // The hole is still the next address handed out, and nobody collides.
+    second.upsertService(svc("new"));
+    expect(state(second, D + "new")?.ips).toEqual(["10.0.0.0"]);
+  });
+
+  it("adopts every status before allocating, so a new Service listed first cannot take an adopted address", () => {
+    const { ipam } = engine();
+    ipam.load([pool("a", ["10.0.0.0/30"])], [svc("fresh"), svc("old", { ingress: ["10.0.0.0"] })]);
+    expect(state(ipam, D + "old")?.ips).toEqual(["10.0.0.0"]);
+    expect(state(ipam, D + "fresh")?.ips).toEqual(["10.0.0.1"]);
+  });
+
+  it("keeps what it may keep and drops the rest", () => {
+    const { ipam } = engine({ ipv4: true, ipv6: false });
+    runSteps(ipam, [
+      {
+        name: "pools: a, off (disabled), sel (app=x only)",
+        do: (i) => (
+          i.upsertPool(pool("a", ["10.0.0.0/28"])),
+            i.upsertPool(pool("off", ["10.0.5.0/30"], { disabled: true })),
+            i.upsertPool(pool("sel", ["10.0.6.0/30"], { selector: { matchLabels: { app: "x" } } }))
+        ),
+      },
+      {
+        name: "hostname-only entries go, adjacent duplicates collapse",
+        do: (i) => i.upsertService(svc("dup", { ingress: [{ hostname: "lb.example" }, "10.0.0.3", "10.0.0.3"] })),
+        want: { [D + "dup"]: ok("10.0.0.3") },
+      },
+      {
+        name: "an address outside every pool is dropped and a new one allocated",
+        do: (i) => i.upsertService(svc("outside", { ingress: ["192.0.2.1"] })),
+        want: { [D + "outside"]: ok("10.0.0.0") },
+      },
+      {
+        name: "an address of a family the Service does not ask for is dropped",
+        do: (i) => i.upsertService(svc("v6", { ingress: ["2001:db8::1", "10.0.0.4"] })),
+        want: { [D + "v6"]: ok("10.0.0.4") },
+      },
+      {
+        name: "an address held by another Service (no sharing) is dropped; a new one is allocated",
+        do: (i) => i.upsertService(svc("clash", { ingress: ["10.0.0.3"] })),
+        want: { [D + "clash"]: ok("10.0.0.1"), [D + "dup"]: ok("10.0.0.3") },
+      },
+      {
+        name: "an address in a pool that does not select the Service is dropped",
+        do: (i) => i.upsertService(svc("notsel", { ingress: ["10.0.6.1"] })),
+        want: { [D + "notsel"]: ok("10.0.0.2") },
+      },
+      {
+        name: "an address not among the requested ones is dropped; the requested one is allocated",
+        do: (i) => i.upsertService(svc("req", { lbIP: "10.0.0.8", ingress: ["10.0.0.7"] })),
+        want: { [D + "req"]: ok("10.0.0.8") },
+      },
+      {
+        name: "an address in a disabled pool is kept (herald: existing allocations stay, I6; Cilium re-imports only from enabled pools)",
+        do: (i) => i.upsertService(svc("kept", { ingress: ["10.0.5.2"] })),
+        want: { [D + "kept"]: ok("10.0.5.2") },
+        pools: { off: { used: "1" } },
+      },
+      {
+        name: "an unparsable entry is dropped",
+        do: (i) => i.upsertService(svc("junk", { ingress: ["not-an-ip", "10.0.0.12"] })),
+        want: { [D + "junk"]: ok("10.0.0.12") },
+      },
+    ]);
+  });
+
+  it("adopts an address shared by several Services for each of them", () => {
+    const { ipam } = engine();
+    const a = svc("a", { ports: [80], annotations: { [KEY]: "k" }, ingress: ["10.0.0.5"] });
+    const b = svc("b", { ports: [81], annotations: { [KEY]: "k" }, ingress: ["10.0.0.5"] });
+    // Another address of the same key exists too: b must keep 10.0.0.5, not take the key's first address.
+    const c = svc("c", { ports: [80], annotations: { [KEY]: "k" }, ingress: ["10.0.0.2"] });
+    ipam.load([pool("p", ["10.0.0.0/28"])], [c, a, b]);
+    expect([state(ipam, D + "a")?.ips, state(ipam, D + "b")?.ips, state(ipam, D + "c")?.ips]).toEqual([["10.0.0.5"], ["10.0.0.5"], ["10.0.0.2"]]);
+  });
+
+  it("adopts from the Service status on a plain update too (another controller's address in a pool)", () => {
+    const { ipam } = engine();
+    ipam.upsertPool(pool("a", ["10.0.0.0/28"]));
+    const out = ipam.upsertService(svc("s", { ingress: ["10.0.0.9"] }));
+    expect(out.services[0].status.loadBalancer.ingress).toEqual([{ ip: "10.0.0.9" }]);
+    expect(ipam.poolStatus("a")?.conditions?.find((c) => c.type === "cilium.io/IPsUsed")?.message).toBe("1");
+  });
+});
