@@ -4,5 +4,9 @@
  */
 import { registerCommand } from "./main.ts";
 import { versionCommand } from "./version.ts";
+import { planCommand } from "./plan.ts";
+import { validateCommand } from "./validate.ts";
 
 registerCommand("version", "print version, commit, runtime and build date", versionCommand);
+registerCommand("plan", "dry run: what a node would run and advertise, and the LB-IPAM result, from manifests", planCommand);
+registerCommand("validate", "check manifests offline: errors with file:line and field, warnings for silent traps", validateCommand);

@@ -149,7 +149,7 @@ export function peerConfigGroup(pc: CiliumBGPPeerConfig, ctx: AdvertContext): Ro
         if (p.family !== want) continue;
         addStatic(table, formatPrefix(p), "PodCIDR", {
           attributes: attrs,
-          sources: [{ kind: "PodCIDR", name: ctx.nodeName, advertisements: [...new Set(names)].sort() }],
+          sources: [{ kind: "PodCIDR", name: ctx.nodeName, advertisements: [...new Set(names)].sort(), attributes: attrs }],
         });
       }
     }
@@ -165,7 +165,7 @@ export function peerConfigGroup(pc: CiliumBGPPeerConfig, ctx: AdvertContext): Ro
           if (ip.family !== want) continue;
           addStatic(table, formatPrefix(prefixOf(ip, want === 4 ? 32 : 128)), "Interface", {
             attributes: attrs,
-            sources: [{ kind: "Interface", name: ifName, advertisements: [...new Set(names)].sort() }],
+            sources: [{ kind: "Interface", name: ifName, advertisements: [...new Set(names)].sort(), attributes: attrs }],
           });
         }
       }
@@ -186,7 +186,7 @@ export function peerConfigGroup(pc: CiliumBGPPeerConfig, ctx: AdvertContext): Ro
         }
         addStatic(table, formatPrefix(p), `CiliumPodIPPool:${poolName}`, {
           attributes: attrs,
-          sources: [{ kind: "CiliumPodIPPool", name: poolName, advertisements: [...new Set(names)].sort() }],
+          sources: [{ kind: "CiliumPodIPPool", name: poolName, advertisements: [...new Set(names)].sort(), attributes: attrs }],
         });
       }
     }

@@ -322,8 +322,9 @@ export class ControlEngine {
     const endpoints = addSummaries(this.#endpoints.get(key)?.values() ?? []);
     const evals = new Map<ServiceAddressType, ReturnType<typeof serviceAddresses>>();
     const issues: ControlIssue[] = [];
-    // table → prefix → { attrs, addressType → advert names }
-    const acc = new Map<TableState, Map<string, { attrs: RouteAttributes; types: Map<ServiceAddressType, Set<string>> }>>();
+    // table → prefix → addressType → { attrs, advert names }
+    type PerType = Map<ServiceAddressType, { attrs: RouteAttributes; names: Set<string> }>;
+    const acc = new Map<TableState, Map<string, PerType>>();
     for (const rule of rules) {
       for (const { group, family } of m.usages.get(rule.id) ?? []) {
         const table = this.#tables.get(tableKey(group, family))!;
@@ -346,14 +347,14 @@ export class ControlEngine {
             let attrs = rule.attributes;
             if (type === "LoadBalancerIP" && m.options.legacyOriginAttribute) attrs = withOrigin(attrs, "incomplete");
             if (group.servicePrefixAttributes) attrs = group.servicePrefixAttributes(prefixOfText(prefix), attrs);
-            const row = rows.get(prefix);
-            if (!row) {
-              rows.set(prefix, { attrs, types: new Map([[type, new Set([rule.advertisement])]]) });
-            } else {
-              row.attrs = mergeAttributes(row.attrs, attrs); // E19
-              const names = row.types.get(type);
-              if (names) names.add(rule.advertisement);
-              else row.types.set(type, new Set([rule.advertisement]));
+            let row = rows.get(prefix);
+            if (!row) rows.set(prefix, row = new Map());
+            const cur = row.get(type);
+            // E19: statements with the same match are merged.
+            if (!cur) row.set(type, { attrs, names: new Set([rule.advertisement]) });
+            else {
+              cur.attrs = mergeAttributes(cur.attrs, attrs);
+              cur.names.add(rule.advertisement);
             }
           }
         }
@@ -361,15 +362,13 @@ export class ControlEngine {
     }
     const entries: ServiceEntry[] = [];
     for (const [table, rows] of acc) {
-      for (const [prefix, { attrs, types }] of rows) {
-        const sources: RouteSource[] = [...types].sort((a, b) => a[0] < b[0] ? -1 : 1).map(([addressType, names]) => ({
-          kind: "Service",
-          name,
-          namespace: ns,
-          addressType,
-          advertisements: [...names].sort(),
-        }));
-        entries.push({ table, prefix, contribution: { attributes: attrs, sources } });
+      for (const [prefix, types] of rows) {
+        let merged: RouteAttributes | null = null;
+        const sources: RouteSource[] = [...types].sort((a, b) => a[0] < b[0] ? -1 : 1).map(([addressType, { attrs, names }]) => {
+          merged = merged === null ? attrs : mergeAttributes(merged, attrs);
+          return { kind: "Service", name, namespace: ns, addressType, advertisements: [...names].sort(), attributes: attrs };
+        });
+        entries.push({ table, prefix, contribution: { attributes: merged!, sources } });
       }
     }
     return { entries, issues };

@@ -207,7 +207,7 @@ function neighborGroup(
         if (p.family !== want) continue;
         addStatic(table, formatPrefix(p), "PodCIDR", {
           attributes: podCIDRAttrs,
-          sources: [{ kind: "PodCIDR", name: ctx.nodeName, advertisements: [policy] }],
+          sources: [{ kind: "PodCIDR", name: ctx.nodeName, advertisements: [policy], attributes: podCIDRAttrs }],
         });
       }
     }
@@ -220,7 +220,7 @@ function neighborGroup(
           if (p.family !== want) continue;
           addStatic(table, formatPrefix(p), `CiliumPodIPPool:${pool.metadata.name}`, {
             attributes: attrs,
-            sources: [{ kind: "CiliumPodIPPool", name: pool.metadata.name, advertisements: [policy] }],
+            sources: [{ kind: "CiliumPodIPPool", name: pool.metadata.name, advertisements: [policy], attributes: attrs }],
           });
         }
       }

@@ -5,7 +5,7 @@
  * A bad document is reported and skipped; everything else still loads, so
  * one typo never takes the rest of the configuration down.
  */
-import { formatLocation, type Location, parseManifests } from "../source/manifest.ts";
+import { formatLocation, type Location, type ManifestDocument, parseManifests } from "../source/manifest.ts";
 import { type ManifestIssue, parseResource, type Resource } from "./schemas/mod.ts";
 import { emptyResources, type Resources } from "./types.ts";
 
@@ -44,6 +44,8 @@ export interface LoadedResource {
   readonly resource: Resource;
   readonly apiVersion: string;
   readonly location: Location;
+  /** The document it came from, to locate fields. */
+  readonly doc: ManifestDocument;
 }
 
 export interface LoadResult {
@@ -86,7 +88,7 @@ export function loadManifests(files: ReadonlyArray<{ file: string; text: string 
       }
       locations.set(key, r.location);
       addResource(resources, r.resource);
-      loaded.push({ resource: r.resource, apiVersion: r.apiVersion, location: r.location });
+      loaded.push({ resource: r.resource, apiVersion: r.apiVersion, location: r.location, doc });
     }
   }
   return { resources, loaded, locations, issues };

@@ -105,6 +105,11 @@ function ipFamilies(input: ControlInput, options: ControlOptions, families: Set<
   return { ipv4: families.has(4), ipv6: families.has(6), source: "node-addresses" };
 }
 
+/** The cluster IP families for this input: the option, else the node's addresses (LB-IPAM needs them first). */
+export function clusterIPFamilies(input: ControlInput): DesiredState["ipFamilies"] {
+  return ipFamilies(input, resolveOptions(input.options), nodeFacts(input).families as Set<4 | 6>);
+}
+
 export function buildModel(input: ControlInput): Model {
   const options = resolveOptions(input.options);
   const r = input.resources;

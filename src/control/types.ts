@@ -163,6 +163,8 @@ export interface RouteSource {
   readonly addressType?: ServiceAddressType;
   /** CiliumBGPAdvertisement name(s) (v2) or CiliumBGPPeeringPolicy name (v1) that selected it. */
   readonly advertisements: readonly string[];
+  /** What this source's export policy sets (E6); the route carries the merge of all its sources. */
+  readonly attributes: RouteAttributes;
 }
 
 export interface Route extends RouteAttributes {

@@ -102,7 +102,12 @@ function tcOpts(id: TcFilterId, progFd = 0, flags = 0): Uint8Array {
 /** Attaches (or replaces) the program at tc ingress of `ifindex`; creates the clsact qdisc if needed. */
 export function attachTcIngress(ifindex: number, progFd: number, id: TcFilterId, device = String(ifindex)): void {
   const h = hook(ifindex);
-  const r = libbpf().bpf_tc_hook_create(h);
+  // An existing clsact qdisc is the normal case after a restart; keep libbpf
+  // from printing the kernel's "Exclusivity flag on" message for it.
+  const b = libbpf();
+  const printer = b.libbpf_set_print(null);
+  const r = b.bpf_tc_hook_create(h);
+  b.libbpf_set_print(printer);
   if (r < 0 && r !== -EEXIST) throw new ErrnoError(`create the clsact qdisc on "${device}"`, -r);
   check(`attach BPF program at tc ingress of "${device}"`, libbpf().bpf_tc_attach(h, tcOpts(id, progFd, BPF_TC_F_REPLACE)));
 }

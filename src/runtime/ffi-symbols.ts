@@ -74,6 +74,8 @@ export const LIBBPF = {
   bpf_object__find_map_by_name: { params: ["pointer", "buffer"], result: "pointer" },
   bpf_map__reuse_fd: { params: ["pointer", "i32"], result: "i32" },
   bpf_program__fd: { params: ["pointer"], result: "i32" },
+  /** libbpf_print_fn_t libbpf_set_print(libbpf_print_fn_t fn): NULL silences libbpf. */
+  libbpf_set_print: { params: ["pointer"], result: "pointer" },
   bpf_tc_hook_create: { params: ["buffer"], result: "i32" },
   bpf_tc_hook_destroy: { params: ["buffer"], result: "i32" },
   bpf_tc_attach: { params: ["buffer", "buffer"], result: "i32" },

@@ -1,0 +1,784 @@
+/**
+ * One peer's session: runs the pure FSM (fsm.ts) against real sockets and
+ * timers, owns the peer's Adj-RIB-In and Adj-RIB-Out, and keeps the numbers
+ * the status API shows.
+ *
+ * - Connections: at most a primary one (driving the FSM) and a second one
+ *   during a collision (RFC 4271 §6.8): the OPEN of whichever arrives second
+ *   decides by BGP identifier which survives. A new connection while
+ *   Established is refused unless the peer does graceful restart, in which
+ *   case it means the peer restarted (RFC 4724 §4.2).
+ * - Timers run on the injected Clock. Connect retry waits [T, 2T), the idle
+ *   hold time after an error is 5 s (spec D7).
+ * - Sending: UPDATEs are built into 128 KiB chunks by the Adj-RIB-Out, one
+ *   chunk per socket write; after a write returns false nothing more is built
+ *   until 'drain'.
+ * - Stopping: with a Cease (removal: Hard Reset when RFC 8538 N bits were
+ *   exchanged, so the peer flushes the routes), or silently (agent shutdown:
+ *   sockets close without NOTIFICATION, graceful-restart peers keep the
+ *   routes, spec C7).
+ */
+import { setImmediate } from "node:timers";
+import type { Logger } from "../log.ts";
+import { type AttrSet, encodeForSession, type SessionEncoding } from "./attr-set.ts";
+import type { Clock, TimerHandle } from "./clock.ts";
+import { type BgpSocket, Connection, type Direction, plainAddress } from "./connection.ts";
+import type { SpeakerEvent } from "./events.ts";
+import { Afi, type FamilyCode, familyAfi, formatFamily, IPV4_UNICAST, IPV6_UNICAST, isRouteFamily } from "./families.ts";
+import { type Action, type Event, type FsmState, type Reason, REASON_TEXT, type State, type Timer, transition } from "./fsm.ts";
+import { checkOpen, type LocalSide, localCapabilities, localGracefulRestart, type Negotiated, negotiate } from "./negotiate.ts";
+import { diffPeerConfig, type PeerConfig, type PeerConfigDiff } from "./peer-config.ts";
+import { AdjRibIn } from "./rib-in.ts";
+import { AdjRibOut, type FamilyEncoder } from "./rib-out.ts";
+import type { BgpTransport } from "./transport.ts";
+import { writeAddress } from "./wire/attrs/mp.ts";
+import { CeaseSubcode, describeNotification, ErrorCode, NotificationError } from "./wire/errors.ts";
+import { encodeKeepalive, HEADER_LENGTH, MessageType, messageTypeName } from "./wire/header.ts";
+import { decodeNotification, decodeRouteRefresh, encodeNotification, notificationText } from "./wire/notification.ts";
+import { decodeOpen, encodeOpen, formatRouterId } from "./wire/open.ts";
+import { decodeUpdate } from "./wire/update.ts";
+
+/** RFC 4271 §8.2.2: the hold timer "large value" while waiting for the OPEN. */
+const OPEN_HOLD_MS = 240_000;
+const CHUNK_BYTES = 128 * 1024;
+/** Bytes built per event-loop turn, so timers and reads keep running during a big burst. */
+const TURN_BUDGET = 1024 * 1024;
+
+export interface SessionContext {
+  instance: string;
+  local: LocalSide;
+  transport: BgpTransport;
+  clock: Clock;
+  random: () => number;
+  logger: Logger;
+  /** Idle hold time after errors (spec D7: 5 s). */
+  idleHoldMs: number;
+  emit(e: SpeakerEvent): void;
+  /** Does any subscriber want received routes? */
+  wantsReceived(): boolean;
+}
+
+export interface LastError {
+  reason: Reason | "transport-unsupported";
+  message: string;
+  at: number;
+}
+
+export interface MessageCounters {
+  open: number;
+  update: number;
+  notification: number;
+  keepalive: number;
+  routeRefresh: number;
+}
+
+const zeroCounters = (): MessageCounters => ({ open: 0, update: 0, notification: 0, keepalive: 0, routeRefresh: 0 });
+const COUNTER: Record<number, keyof MessageCounters> = { 1: "open", 2: "update", 3: "notification", 4: "keepalive", 5: "routeRefresh" };
+
+export interface StopOptions {
+  /** Cease subcode (default Administrative Shutdown). */
+  subcode?: number;
+  /** Close without NOTIFICATION (graceful-restart peers keep the routes). */
+  silent?: boolean;
+  /** Make the peer drop the routes even where RFC 8538 would keep them (Hard Reset). */
+  hard?: boolean;
+}
+
+export class Session {
+  readonly ribOut = new AdjRibOut();
+  readonly ribIn = new AdjRibIn();
+  #cfg: PeerConfig;
+  readonly #ctx: SessionContext;
+  readonly #log: Logger;
+  #fsm: FsmState;
+  #conn: Connection | null = null;
+  #second: Connection | null = null;
+  #secondTimer: TimerHandle | null = null;
+  #connecting: AbortController | null = null;
+  #timers = new Map<Timer, TimerHandle>();
+  #neg: Negotiated | null = null;
+  #enc: SessionEncoding | null = null;
+  #attrCache = new Map<FamilyCode, WeakMap<AttrSet, Uint8Array>>();
+  #mpNextHop = new Map<FamilyCode, Uint8Array | null>();
+  #scratch = new Uint8Array(65536);
+  #chunk: Uint8Array | null = null;
+  #chunkOff = 0;
+  #blocked = false;
+  #pumpScheduled = false;
+  /** Administratively down: no connections accepted or made. */
+  #stopped = true;
+  #restarting: boolean;
+  #establishedAt: number | null = null;
+  #lastError: LastError | null = null;
+  #localCaps: Uint8Array[] = [];
+  #sent = zeroCounters();
+  #received = zeroCounters();
+  #prefixesSent = 0;
+  #malformedUpdates = 0;
+  #unsupported: string | null = null;
+
+  constructor(cfg: PeerConfig, ctx: SessionContext) {
+    this.#cfg = cfg;
+    this.#ctx = ctx;
+    this.#restarting = ctx.local.restarting;
+    this.#log = ctx.logger.child({ peer: cfg.address, name: cfg.name });
+    this.#fsm = { state: "idle", passive: cfg.passive };
+    this.ribOut.onWork = () => this.#schedulePump();
+  }
+
+  get config(): PeerConfig {
+    return this.#cfg;
+  }
+
+  get state(): State {
+    return this.#fsm.state;
+  }
+
+  get negotiated(): Negotiated | null {
+    return this.#neg;
+  }
+
+  get establishedAt(): number | null {
+    return this.#establishedAt;
+  }
+
+  get lastError(): LastError | null {
+    return this.#lastError;
+  }
+
+  get localCapabilities(): Uint8Array[] {
+    return this.#localCaps.length > 0 ? this.#localCaps : localCapabilities(this.#cfg, this.#local());
+  }
+
+  get counters(): { sent: MessageCounters; received: MessageCounters; prefixesSent: number; malformedUpdates: number } {
+    return { sent: { ...this.#sent }, received: { ...this.#received }, prefixesSent: this.#prefixesSent, malformedUpdates: this.#malformedUpdates };
+  }
+
+  get connection(): { localAddress: string; localPort: number; remotePort: number } | null {
+    const c = this.#conn;
+    return c ? { localAddress: c.localAddress, localPort: c.localPort, remotePort: c.remotePort } : null;
+  }
+
+  /** Whether the session would refuse to run because the transport lacks a configured feature. */
+  get unsupported(): string | null {
+    return this.#unsupported;
+  }
+
+  #local(): LocalSide {
+    return { ...this.#ctx.local, restarting: this.#restarting };
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------
+
+  /** ManualStart. Refuses (stays Idle, records the error) when the transport lacks a needed feature. */
+  start(): void {
+    this.#unsupported = this.#missingFeature();
+    if (this.#unsupported) {
+      this.#stopped = true;
+      this.#setError("transport-unsupported", `Cannot connect to peer "${this.#cfg.name}": the transport cannot set ${this.#unsupported}`);
+      this.#log.error(this.#lastError!.message);
+      return;
+    }
+    this.#stopped = false;
+    this.#dispatch({ type: "start" });
+  }
+
+  /** ManualStop; idempotent. */
+  stop(o: StopOptions = {}): void {
+    this.#stopped = true;
+    let subcode = o.subcode ?? CeaseSubcode.AdministrativeShutdown;
+    let data: Uint8Array | undefined;
+    // RFC 8538 §3: with N bits exchanged a plain Cease is graceful; removal must be a Hard Reset.
+    if (!o.silent && o.hard && this.#neg?.notificationGr && this.#fsm.state === "established") {
+      data = Uint8Array.of(ErrorCode.Cease, subcode);
+      subcode = CeaseSubcode.HardReset;
+    }
+    this.#dropSecond(o.silent ? undefined : CeaseSubcode.AdministrativeShutdown);
+    this.#abortConnect();
+    this.#dispatch({ type: "stop", subcode, data, silent: o.silent });
+    for (const t of [...this.#timers.keys()]) this.#stopTimer(t);
+  }
+
+  /** Applies new configuration; resets the session when the OPEN or the socket changes. */
+  update(cfg: PeerConfig): PeerConfigDiff {
+    const diff = diffPeerConfig(this.#cfg, cfg);
+    const was = this.#cfg;
+    this.#cfg = cfg;
+    this.#fsm.passive = cfg.passive;
+    if (diff.changed.length === 0) return diff;
+    this.#log.info("Updating peer", { changed: diff.changed.join(","), reset: diff.reset });
+    if (diff.reset) {
+      if (!this.#stopped) {
+        this.stop({ subcode: CeaseSubcode.OtherConfigurationChange });
+        this.start();
+      }
+    } else if (diff.resend && this.#fsm.state === "established" && this.#neg) {
+      this.#prepareEncoding(this.#neg, this.#conn!);
+      for (const f of this.#neg.families) this.ribOut.refresh(f);
+    } else if (was.connectRetrySeconds !== cfg.connectRetrySeconds && this.#timers.has("connect-retry")) {
+      this.#startTimer("connect-retry");
+    }
+    return diff;
+  }
+
+  /** The transport features this peer needs that the transport does not have, or null. */
+  #missingFeature(): string | null {
+    const un = this.#ctx.transport.unsupported;
+    if (this.#cfg.md5Password && un.has("md5")) return "TCP-MD5 signatures (RFC 2385) for its password";
+    if (this.#cfg.minTtl !== undefined && un.has("minTtl")) return "a minimum TTL (GTSM, RFC 5082)";
+    if (this.#cfg.ebgpMultihop > 1 && this.#cfg.asn !== this.#ctx.local.asn && un.has("ttl")) return `TTL ${this.#cfg.ebgpMultihop} for eBGP multihop`;
+    return null;
+  }
+
+  /** TTL to set: 1 for directly connected eBGP, ebgpMultihop otherwise; iBGP and learned AS leave the default (as GoBGP). */
+  #ttl(): number | undefined {
+    if (this.#cfg.asn === this.#ctx.local.asn) return undefined;
+    if (this.#cfg.ebgpMultihop > 1) return this.#cfg.ebgpMultihop;
+    if (this.#cfg.asn === 0 || this.#ctx.transport.unsupported.has("ttl")) return undefined;
+    return 1;
+  }
+
+  // ---- connections -------------------------------------------------------------------------
+
+  /** A connection accepted by the instance's listener for this peer's address. */
+  acceptIncoming(socket: BgpSocket): void {
+    if (this.#stopped) {
+      socket.destroy();
+      return;
+    }
+    const ttl = this.#ttl();
+    this.#ctx.transport.configureAccepted?.(socket as never, { ttl, minTtl: this.#cfg.minTtl });
+    this.#adopt(socket, "incoming");
+  }
+
+  #adopt(socket: BgpSocket, direction: Direction): void {
+    const s = this.#fsm.state;
+    if (this.#stopped || s === "idle") {
+      // RFC 4271 §8.2.2 Idle: refuse.
+      socket.destroy();
+      return;
+    }
+    const conn = new Connection(socket, direction, {
+      message: (c, type, buf, off, len) => this.#onMessage(c, type, buf, off, len),
+      error: (c, e) => this.#onConnError(c, e),
+      closed: (c) => this.#onClosed(c),
+      drain: (c) => {
+        if (c === this.#conn) {
+          this.#blocked = false;
+          this.#pump();
+        }
+      },
+    });
+    if (s === "connect" || s === "active") {
+      if (this.#conn) this.#conn.close(undefined, true);
+      this.#conn = conn;
+      this.#dispatch({ type: "tcp-connected" });
+      return;
+    }
+    // A second connection: send our OPEN on it and let the OPENs decide (RFC 4271 §6.8).
+    this.#dropSecond();
+    this.#second = conn;
+    conn.write(this.#openMessage());
+    this.#sent.open++;
+    this.#secondTimer = this.#ctx.clock.setTimeout(() => this.#dropSecond(), OPEN_HOLD_MS);
+  }
+
+  #connect(): void {
+    this.#abortConnect();
+    const ac = new AbortController();
+    this.#connecting = ac;
+    const cfg = this.#cfg;
+    this.#ctx.transport.connect({
+      remoteAddress: cfg.address,
+      remotePort: cfg.port,
+      localAddress: cfg.localAddress,
+      localPort: cfg.localPort,
+      ttl: this.#ttl(),
+      minTtl: cfg.minTtl,
+      md5Password: cfg.md5Password,
+      signal: ac.signal,
+    }).then(
+      (socket) => {
+        if (this.#connecting === ac) this.#connecting = null;
+        if (ac.signal.aborted || this.#stopped) {
+          socket.destroy();
+          return;
+        }
+        if (!this.#conn && (this.#fsm.state === "connect" || this.#fsm.state === "active")) this.#adopt(socket, "outgoing");
+        else if (this.#conn && !this.#second && this.#fsm.state !== "established") this.#adopt(socket, "outgoing");
+        else socket.destroy();
+      },
+      (err: Error & { code?: string }) => {
+        if (this.#connecting === ac) this.#connecting = null;
+        if (ac.signal.aborted || this.#stopped) return;
+        const text = err.code === "ECONNREFUSED" ? "connection refused" : err.message;
+        this.#log.debug("Cannot connect to peer", { error: text });
+        this.#setError("connection-failed", text);
+        if (!this.#conn) this.#dispatch({ type: "tcp-failed", closed: false });
+      },
+    );
+  }
+
+  #abortConnect(): void {
+    this.#connecting?.abort();
+    this.#connecting = null;
+  }
+
+  #dropSecond(ceaseSubcode?: number): void {
+    if (this.#secondTimer !== null) this.#ctx.clock.clearTimeout(this.#secondTimer);
+    this.#secondTimer = null;
+    const c = this.#second;
+    this.#second = null;
+    if (c) c.close(ceaseSubcode === undefined ? undefined : encodeNotification(ErrorCode.Cease, ceaseSubcode), ceaseSubcode === undefined);
+  }
+
+  /** Makes the second connection the primary one (the primary lost or went away). */
+  #promoteSecond(): void {
+    const c = this.#second!;
+    if (this.#secondTimer !== null) this.#ctx.clock.clearTimeout(this.#secondTimer);
+    this.#second = null;
+    this.#secondTimer = null;
+    this.#conn = c;
+    this.#setState("opensent");
+    this.#stopTimer("connect-retry");
+    this.#stopTimer("idle-hold");
+    this.#startTimer("hold", "open");
+    if (c.open) this.#acceptOpen(c);
+  }
+
+  #onConnError(c: Connection, e: Error): void {
+    if (e instanceof NotificationError) {
+      this.#messageError(c, e, e.code === ErrorCode.MessageHeader ? "header-error" : "fsm-error");
+      return;
+    }
+    this.#log.debug("Connection error", { error: e.message });
+    if (c === this.#conn) this.#setError("connection-closed", e.message);
+  }
+
+  #onClosed(c: Connection): void {
+    if (c === this.#second) {
+      this.#dropSecond();
+      return;
+    }
+    if (c !== this.#conn) return;
+    this.#conn = null;
+    this.#setError("connection-closed", "connection closed by peer");
+    this.#dispatch({ type: "tcp-failed", closed: true });
+    if (this.#second && (this.#fsm.state === "active" || this.#fsm.state === "connect")) this.#promoteSecond();
+  }
+
+  // ---- messages ----------------------------------------------------------------------------
+
+  #onMessage(c: Connection, type: MessageType, buf: Uint8Array, off: number, len: number): void {
+    this.#received[COUNTER[type]]++;
+    const body = off + HEADER_LENGTH;
+    const end = off + len;
+    if (c === this.#second) return this.#onSecondMessage(c, type, buf, body, end);
+    if (c !== this.#conn) return;
+    switch (type) {
+      case MessageType.Open:
+        try {
+          c.open = decodeOpen(buf, body, end);
+        } catch (e) {
+          return this.#messageError(c, e as NotificationError, (e as NotificationError).code === ErrorCode.MessageHeader ? "header-error" : "open-error");
+        }
+        if (this.#fsm.state !== "opensent") return this.#dispatch({ type: "open-received" }); // FSM error
+        return this.#onOpen(c);
+      case MessageType.Keepalive:
+        return this.#dispatch({ type: "keepalive-received" });
+      case MessageType.Notification: {
+        const n = decodeNotification(buf, body, end);
+        const text = notificationText(n);
+        this.#log.warn("Received NOTIFICATION", { code: n.code, subcode: n.subcode, reason: text });
+        this.#setError("notification-received", `received ${text}`);
+        return this.#dispatch({ type: "notification-received", code: n.code, subcode: n.subcode });
+      }
+      case MessageType.RouteRefresh:
+        return this.#onRouteRefresh(c, buf, body, end);
+      case MessageType.Update:
+        return this.#onUpdate(c, buf, body, end);
+    }
+  }
+
+  #messageError(c: Connection, e: NotificationError, reason: Reason): void {
+    if (!(e instanceof NotificationError)) throw e;
+    this.#log.warn("Sending NOTIFICATION", { code: e.code, subcode: e.subcode, reason: e.message });
+    if (c === this.#second) {
+      this.#second = null;
+      c.close(encodeNotification(e.code, e.subcode, e.data));
+      return;
+    }
+    this.#setError(reason, e.message);
+    this.#dispatch({ type: "message-error", notification: { code: e.code, subcode: e.subcode, data: e.data }, reason });
+  }
+
+  /** OPEN on the primary connection in OpenSent. */
+  #onOpen(c: Connection): void {
+    const open = c.open!;
+    const bad = checkOpen(open, this.#cfg, this.#local());
+    if (bad) return this.#messageError(c, bad, "open-error");
+    if (this.#second?.open && this.#collision(c, this.#second)) return;
+    this.#acceptOpen(c);
+  }
+
+  #acceptOpen(c: Connection): void {
+    this.#neg = negotiate(c.open!, this.#cfg, this.#local());
+    c.framer.maxLength = this.#neg.maxLength;
+    this.#dispatch({ type: "open-received" });
+  }
+
+  /**
+   * RFC 4271 §6.8: both connections have an OPEN. The one initiated by the
+   * side with the higher BGP identifier survives (two of the same direction:
+   * the newer). Returns true when `c` (the one whose OPEN just arrived) lost.
+   */
+  #collision(c: Connection, other: Connection): boolean {
+    const remoteId = c.open!.routerId;
+    const localId = this.#ctx.local.routerId;
+    const keepIncoming = localId < remoteId;
+    const cWins = c.direction === other.direction ? c.id > other.id : (c.direction === "incoming") === keepIncoming;
+    this.#log.info("Connection collision", { local_id: formatRouterId(localId), remote_id: formatRouterId(remoteId), kept: cWins ? c.direction : other.direction });
+    if (c === this.#conn) {
+      if (cWins) this.#dropSecond(CeaseSubcode.ConnectionCollisionResolution);
+      else {
+        this.#dispatch({ type: "collision-dump" });
+        this.#promoteSecond();
+      }
+      return !cWins;
+    }
+    return false;
+  }
+
+  /** Messages on the second connection: only its OPEN matters. */
+  #onSecondMessage(c: Connection, type: MessageType, buf: Uint8Array, body: number, end: number): void {
+    if (type !== MessageType.Open || c.open) {
+      if (type === MessageType.Keepalive && c.open) return; // its KEEPALIVE after our OPEN: wait for the decision
+      return this.#messageError(c, new NotificationError(ErrorCode.Fsm, 1, new Uint8Array(0), `${messageTypeName(type)} before OPEN`), "fsm-error");
+    }
+    try {
+      c.open = decodeOpen(buf, body, end);
+    } catch (e) {
+      return this.#messageError(c, e as NotificationError, "open-error");
+    }
+    const bad = checkOpen(c.open, this.#cfg, this.#local());
+    if (bad) return this.#messageError(c, bad, "open-error");
+    const s = this.#fsm.state;
+    if (s === "established") {
+      // RFC 4724 §4.2: a peer that does graceful restart and opens a new connection has restarted.
+      if (this.#neg?.gracefulRestart) {
+        this.#log.info("Peer restarted: taking the new connection");
+        this.#setError("peer-restarted", REASON_TEXT["peer-restarted"]);
+        this.#dispatch({ type: "stop", silent: true, subcode: 0 });
+        this.#stopped = false;
+        this.#stopTimer("idle-hold");
+        this.#promoteSecond();
+      } else this.#dropSecond(CeaseSubcode.ConnectionCollisionResolution);
+      return;
+    }
+    if (s === "opensent" && !this.#conn?.open) {
+      // The primary has no OPEN yet, but this one names the peer's identifier: decide now.
+      if (this.#collision(c, this.#conn!)) this.#dropSecond(CeaseSubcode.ConnectionCollisionResolution);
+      else {
+        this.#dispatch({ type: "collision-dump" });
+        this.#promoteSecond();
+      }
+      return;
+    }
+    if (s === "opensent" || s === "openconfirm") {
+      const primary = this.#conn!;
+      const remoteId = c.open.routerId;
+      const keepIncoming = this.#ctx.local.routerId < remoteId;
+      const secondWins = c.direction === primary.direction ? true : (c.direction === "incoming") === keepIncoming;
+      this.#log.info("Connection collision", { local_id: formatRouterId(this.#ctx.local.routerId), remote_id: formatRouterId(remoteId), kept: secondWins ? c.direction : primary.direction });
+      if (secondWins) {
+        this.#dispatch({ type: "collision-dump" });
+        this.#promoteSecond();
+      } else this.#dropSecond(CeaseSubcode.ConnectionCollisionResolution);
+      return;
+    }
+    // connect/active/idle: the primary is gone; this connection takes over.
+    this.#promoteSecond();
+  }
+
+  #onRouteRefresh(c: Connection, buf: Uint8Array, body: number, end: number): void {
+    let family: FamilyCode;
+    try {
+      family = decodeRouteRefresh(buf, body, end).family;
+    } catch (e) {
+      return this.#messageError(c, e as NotificationError, "route-refresh-error");
+    }
+    this.#dispatch({ type: "route-refresh-received" });
+    if (this.#fsm.state !== "established" || !this.#neg) return;
+    // RFC 2918 §4: a family that was not negotiated is ignored.
+    if (!this.#neg.families.includes(family)) return;
+    this.#log.info("Route refresh requested", { family: formatFamily(family) });
+    this.ribOut.refresh(family);
+  }
+
+  #onUpdate(c: Connection, buf: Uint8Array, body: number, end: number): void {
+    this.#dispatch({ type: "update-received" });
+    const neg = this.#neg;
+    if (this.#fsm.state !== "established" || !neg || c !== this.#conn) return;
+    let u;
+    try {
+      u = decodeUpdate(buf, body, end, { as4: neg.as4, ebgp: neg.ebgp, extendedNextHop: (f) => neg.extendedNextHop.includes(f), keepRaw: true });
+    } catch (e) {
+      return this.#messageError(c, e as NotificationError, "update-error");
+    }
+    let malformed: string | undefined;
+    if (u.issues.length > 0) {
+      this.#malformedUpdates++;
+      const first = u.issues[0];
+      malformed = `${u.action}: ${first.reason} (${describeNotification(ErrorCode.Update, first.subcode)})`;
+      this.#log.warn("Malformed UPDATE", { action: u.action, reason: first.reason, issues: u.issues.length });
+    }
+    const now = this.#ctx.clock.now();
+    const changes = this.ribIn.apply(u, now, (f) => neg.families.includes(f));
+    const ref = { instance: this.#ctx.instance, peer: this.#cfg.name, address: this.#cfg.address };
+    if (this.#ctx.wantsReceived()) {
+      for (const ch of changes) this.#ctx.emit({ type: "received", ...ref, ...ch, malformed });
+    }
+    if (u.endOfRib !== undefined) {
+      this.#log.debug("End-of-RIB received", { family: formatFamily(u.endOfRib) });
+      this.#ctx.emit({ type: "end-of-rib", ...ref, family: u.endOfRib, direction: "received" });
+    }
+  }
+
+  // ---- FSM plumbing ------------------------------------------------------------------------
+
+  #dispatch(e: Event): void {
+    const from = this.#fsm.state;
+    const t = transition(this.#fsm, e);
+    for (const a of t.actions) this.#run(a);
+    this.#setState(t.state, t.reason);
+    if (t.state === "idle" && from !== "idle" && this.#second && !this.#stopped && t.reason !== "collision") {
+      this.#promoteSecond();
+    }
+  }
+
+  #setState(s: State, reason?: Reason): void {
+    const previous = this.#fsm.state;
+    this.#fsm.state = s;
+    if (s === previous) return;
+    const fields: Record<string, unknown> = { from: previous, to: s };
+    if (reason) fields.reason = REASON_TEXT[reason];
+    if (s === "established") this.#log.info("BGP session established", { asn: this.#neg?.peerAsn, hold: this.#neg?.holdTime });
+    else if (previous === "established") this.#log.info("BGP session down", { reason: reason ? REASON_TEXT[reason] : undefined, error: this.#lastError?.message });
+    else this.#log.debug("BGP state change", fields);
+    this.#ctx.emit({
+      type: "state",
+      instance: this.#ctx.instance,
+      peer: this.#cfg.name,
+      address: this.#cfg.address,
+      state: s,
+      previous,
+      reason,
+      message: reason && reason !== "admin-stop" ? this.#lastError?.message : undefined,
+    });
+  }
+
+  #run(a: Action): void {
+    switch (a.type) {
+      case "connect":
+        return this.#connect();
+      case "send-open":
+        this.#conn?.write(this.#openMessage());
+        this.#sent.open++;
+        return;
+      case "send-keepalive":
+        if (this.#conn?.write(KEEPALIVE) === false) this.#blocked = true;
+        this.#sent.keepalive++;
+        return;
+      case "send-notification": {
+        const n = a.notification;
+        if (n.code === ErrorCode.HoldTimerExpired) {
+          this.#setError("hold-timer-expired", "hold timer expired");
+          this.#log.warn("hold timer expired", { hold: this.#neg?.holdTime });
+        }
+        this.#flushChunk();
+        this.#conn?.write(encodeNotification(n.code, n.subcode, n.data));
+        this.#sent.notification++;
+        return;
+      }
+      case "drop-connection":
+        this.#abortConnect();
+        this.#conn?.close();
+        this.#conn = null;
+        return;
+      case "start-timer":
+        return this.#startTimer(a.timer, a.value);
+      case "stop-timer":
+        return this.#stopTimer(a.timer);
+      case "established":
+        return this.#established();
+      case "session-down":
+        return this.#down();
+    }
+  }
+
+  #openMessage(): Uint8Array {
+    this.#localCaps = localCapabilities(this.#cfg, this.#local());
+    return encodeOpen({ asn: this.#ctx.local.asn, holdTime: this.#cfg.holdTimeSeconds, routerId: this.#ctx.local.routerId, capabilities: this.#localCaps });
+  }
+
+  #startTimer(t: Timer, value?: "open"): void {
+    this.#stopTimer(t);
+    let ms: number;
+    switch (t) {
+      case "connect-retry":
+        // Spec D7: jitter in [T, 2T).
+        ms = this.#cfg.connectRetrySeconds * 1000 * (1 + this.#ctx.random());
+        break;
+      case "idle-hold":
+        if (this.#stopped) return;
+        ms = this.#ctx.idleHoldMs;
+        break;
+      case "hold":
+        ms = value === "open" ? OPEN_HOLD_MS : (this.#neg?.holdTime ?? 0) * 1000;
+        break;
+      case "keepalive":
+        ms = (this.#neg?.keepalive ?? 0) * 1000;
+        break;
+    }
+    if (ms <= 0) return; // hold time 0: no hold timer, no keepalives (RFC 4271 §4.4)
+    const event: Event = { type: t === "connect-retry" ? "connect-retry-expired" : t === "idle-hold" ? "idle-hold-expired" : t === "hold" ? "hold-expired" : "keepalive-expired" };
+    this.#timers.set(t, this.#ctx.clock.setTimeout(() => {
+      this.#timers.delete(t);
+      this.#dispatch(event);
+    }, ms));
+  }
+
+  #stopTimer(t: Timer): void {
+    const h = this.#timers.get(t);
+    if (h !== undefined) {
+      this.#ctx.clock.clearTimeout(h);
+      this.#timers.delete(t);
+    }
+  }
+
+  #setError(reason: LastError["reason"], message: string): void {
+    this.#lastError = { reason, message, at: this.#ctx.clock.now() };
+  }
+
+  // ---- Established: encoders and the send pump ---------------------------------------------
+
+  #established(): void {
+    const neg = this.#neg!;
+    const conn = this.#conn!;
+    this.#establishedAt = this.#ctx.clock.now();
+    this.#restarting = false; // the R bit is for the first session after a restart only
+    const withheld = this.#prepareEncoding(neg, conn);
+    this.#blocked = false;
+    this.ribOut.activate(neg.families, withheld);
+  }
+
+  /** Per family: attribute encoding and next hop. Returns families whose routes cannot be sent (no usable next hop). */
+  #prepareEncoding(neg: Negotiated, conn: Connection): FamilyCode[] {
+    const local = conn.localAddress || this.#cfg.localAddress || "";
+    const localV6 = local.includes(":");
+    const nhV4 = this.#cfg.nextHop.ipv4 ?? (localV6 ? undefined : local);
+    const nhV6 = this.#cfg.nextHop.ipv6 ?? (localV6 ? local : local ? `::ffff:${local}` : undefined);
+    this.#enc = { ebgp: neg.ebgp, localAsn: this.#ctx.local.asn, as4: neg.as4, nextHopV4: nhV4 };
+    this.#attrCache.clear();
+    this.#mpNextHop.clear();
+    const withheld: FamilyCode[] = [];
+    for (const f of neg.families) {
+      if (!isRouteFamily(f)) continue;
+      if (f === IPV4_UNICAST) {
+        if (neg.extendedNextHop.includes(IPV4_UNICAST) && nhV6 && !this.#cfg.nextHop.ipv4) this.#mpNextHop.set(f, addressBytes(nhV6));
+        else if (nhV4) this.#mpNextHop.set(f, null);
+        else withheld.push(f);
+      } else if (f === IPV6_UNICAST) {
+        if (nhV6) this.#mpNextHop.set(f, addressBytes(nhV6));
+        else withheld.push(f);
+      }
+    }
+    for (const f of withheld) this.#log.warn("No next hop for family: routes withheld", { family: formatFamily(f), local_address: local });
+    return withheld;
+  }
+
+  readonly #encoder: FamilyEncoder = {
+    attributes: (f, attrs) => {
+      let cache = this.#attrCache.get(f);
+      if (!cache) this.#attrCache.set(f, cache = new WeakMap());
+      let bytes = cache.get(attrs);
+      if (!bytes) {
+        bytes = encodeForSession(attrs, this.#enc!, this.#mpNextHop.get(f) === null, this.#scratch);
+        cache.set(attrs, bytes);
+      }
+      return bytes;
+    },
+    mpNextHop: (f) => this.#mpNextHop.get(f) ?? null,
+  };
+
+  #down(): void {
+    this.ribOut.deactivate();
+    this.ribIn.clear();
+    this.#establishedAt = null;
+    this.#chunk = null;
+    this.#chunkOff = 0;
+    this.#blocked = false;
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled || this.#fsm.state !== "established" || this.#blocked) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
+  }
+
+  /** Builds and writes UPDATEs until the queue is empty, the socket pushes back, or this turn's budget is spent. */
+  #pump(): void {
+    const conn = this.#conn;
+    const neg = this.#neg;
+    if (!conn || !neg || this.#fsm.state !== "established" || this.#blocked) return;
+    const max = neg.maxLength;
+    let built = 0;
+    while (true) {
+      if (!this.#chunk || this.#chunkOff + max > this.#chunk.length) {
+        if (!this.#flushChunk()) break;
+        this.#chunk = new Uint8Array(Math.max(CHUNK_BYTES, 2 * max));
+      }
+      const n = this.ribOut.next(this.#chunk, this.#chunkOff, max, this.#encoder);
+      if (n === 0) break;
+      this.#chunkOff += n;
+      built += n;
+      this.#sent.update++;
+      const info = this.ribOut.lastSent!;
+      this.#prefixesSent += info.prefixes;
+      if (info.kind === "end-of-rib") {
+        this.#log.debug("End-of-RIB sent", { family: formatFamily(info.family) });
+        this.#ctx.emit({ type: "end-of-rib", instance: this.#ctx.instance, peer: this.#cfg.name, address: this.#cfg.address, family: info.family, direction: "sent" });
+      }
+      if (built >= TURN_BUDGET) {
+        if (this.#flushChunk()) this.#schedulePump();
+        break;
+      }
+    }
+    if (this.#conn === conn) this.#flushChunk();
+    if (built > 0 && this.#fsm.state === "established") this.#dispatch({ type: "update-sent" });
+  }
+
+  /** Writes the chunk built so far; false when the socket asked us to wait. */
+  #flushChunk(): boolean {
+    if (this.#chunk && this.#chunkOff > 0 && this.#conn) {
+      const ok = this.#conn.write(this.#chunk.subarray(0, this.#chunkOff));
+      this.#chunk = null;
+      this.#chunkOff = 0;
+      if (!ok) this.#blocked = true;
+    }
+    return !this.#blocked;
+  }
+}
+
+const KEEPALIVE = encodeKeepalive();
+
+function addressBytes(text: string): Uint8Array {
+  const out = new Uint8Array(16);
+  return out.slice(0, writeAddress(out, 0, text));
+}
+
+export { familyAfi, localGracefulRestart, plainAddress };
+export const IPV6_AFI = Afi.IPv6;
