@@ -145,8 +145,11 @@ export class Store {
     return () => this.#listeners.delete(listener);
   }
 
-  /** A store with no objects that continues this one's revision counter (state dropped). */
+  /**
+   * A store with no objects whose revisions continue after this one's, so
+   * that every resourceVersion a client holds is too old (state dropped).
+   */
   emptied(): Store {
-    return new Store({ historySize: this.historySize, startRV: this.#rv });
+    return new Store({ historySize: this.historySize, startRV: this.#rv + 1 });
   }
 }
