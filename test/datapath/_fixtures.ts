@@ -49,7 +49,7 @@ export function slice(
   svcName: string,
   name: string,
   endpoints: (string | EndpointSpec)[],
-  ports: { name?: string; port: number; protocol?: "TCP" | "UDP" | "SCTP" }[],
+  ports: { name?: string; port?: number; protocol?: "TCP" | "UDP" | "SCTP" }[],
   options: { namespace?: string; addressType?: "IPv4" | "IPv6" | "FQDN" } = {},
 ): EndpointSlice {
   const eps = endpoints.map((e) => (typeof e === "string" ? { ip: e } : e));
