@@ -42,6 +42,8 @@ export interface FileModeOptions extends Omit<LbIpamOptions, "now"> {
   saveDelayMs?: number;
   /** Called with every non-empty change set (API snapshots, metrics). */
   onChanges?: (changes: IpamChanges) => void;
+  /** How a state is written; saveState unless a test counts the writes. */
+  write?: (dir: string, state: LbIpamState) => Promise<void>;
 }
 
 export class FileModeLbIpam {
@@ -191,8 +193,8 @@ export class FileModeLbIpam {
       this.#markDirty();
     }
     for (const u of changes.pools) {
-      const stored = this.#state.pools[u.name];
-      if (stored === undefined) continue;
+      // A pool known only from an invalid document is first seen now.
+      const stored = this.#state.pools[u.name] ??= { firstSeen: formatTime(this.#now()), status: {} };
       stored.status = structuredClone(u.status) as LbIpamState["pools"][string]["status"];
       this.#markDirty();
     }
@@ -229,7 +231,7 @@ export class FileModeLbIpam {
   /** One write of the current state; rejects on failure (the state stays dirty). */
   #save(): Promise<void> {
     this.#dirty = false;
-    const done = saveState(this.#o.stateDir, structuredClone(this.#state))
+    const done = (this.#o.write ?? saveState)(this.#o.stateDir, structuredClone(this.#state))
       .catch((e) => {
         this.#dirty = true;
         throw e;

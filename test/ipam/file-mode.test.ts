@@ -1,0 +1,137 @@
+/**
+ * File mode: source events → engine → state file, and back after a restart
+ * (I12 through the state file; pool age kept with first-seen times, I5/I7).
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { CiliumLoadBalancerIPPool } from "../../src/control/schemas/lb-ip-pool.ts";
+import type { Service } from "../../src/control/schemas/service.ts";
+import { FileModeLbIpam } from "../../src/ipam/file-mode.ts";
+import type { FileModeOptions } from "../../src/ipam/file-mode.ts";
+import { saveState, StateFileError } from "../../src/ipam/state-file.ts";
+import type { LbIpamState } from "../../src/ipam/state-file.ts";
+import type { SourceEvent } from "../../src/source/types.ts";
+import { pool, svc, testClock } from "./_fixtures.ts";
+
+let dir: string;
+const open: FileModeLbIpam[] = [];
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "herald-lbipam-file-"));
+});
+afterEach(async () => {
+  for (const m of open.splice(0)) await m.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** A manifest as users write it: no creationTimestamp, no status. */
+function manifestPool(name: string, blocks: string[]): CiliumLoadBalancerIPPool {
+  const p = pool(name, blocks);
+  return { ...p, metadata: { name } };
+}
+const upsertPool = (p: CiliumLoadBalancerIPPool): SourceEvent => ({
+  type: "upsert",
+  resource: { kind: "CiliumLoadBalancerIPPool", key: p.metadata.name, object: p, origin: { file: "pools.yaml" } },
+});
+const upsertSvc = (s: Service): SourceEvent => ({
+  type: "upsert",
+  resource: { kind: "Service", key: `${s.metadata.namespace}/${s.metadata.name}`, object: s, origin: { file: "svc.yaml" } },
+});
+
+async function start(options: Partial<FileModeOptions> = {}) {
+  const clock = testClock();
+  const m = new FileModeLbIpam({ stateDir: dir, now: clock.now, saveDelayMs: 5, ...options });
+  open.push(m);
+  await m.open();
+  return { m, clock };
+}
+
+const ipsOf = (m: FileModeLbIpam, key: string) => m.engine.serviceStatus(key)?.loadBalancer.ingress?.map((i) => i.ip);
+const readState = (): LbIpamState => JSON.parse(readFileSync(join(dir, "lbipam.json"), "utf8")).state;
+
+describe("FileModeLbIpam", () => {
+  it("keeps every address across a restart, whatever order the manifests come in", async () => {
+    const { m } = await start();
+    m.apply([upsertPool(manifestPool("a", ["10.0.0.0/28"])), ...["s1", "s2", "s3", "s4"].map((n) => upsertSvc(svc(n)))]);
+    m.apply([{ type: "delete", kind: "Service", key: "default/s2" }]);
+    await m.close();
+    expect(Object.keys(readState().services).sort()).toEqual(["default/s1", "default/s3", "default/s4"]);
+
+    const { m: again } = await start();
+    // New order, a new Service first, s4 deleted while herald was down.
+    again.apply([upsertSvc(svc("new")), upsertSvc(svc("s3")), upsertSvc(svc("s1")), upsertPool(manifestPool("a", ["10.0.0.0/28"]))]);
+    expect(ipsOf(again, "default/s1")).toEqual(["10.0.0.0"]);
+    expect(ipsOf(again, "default/s3")).toEqual(["10.0.0.2"]);
+    expect(ipsOf(again, "default/new")).toEqual(["10.0.0.1"]); // the hole s2 left
+    await again.flush();
+    expect(Object.keys(readState().services).sort()).toEqual(["default/new", "default/s1", "default/s3"]);
+  });
+
+  it("remembers when each pool was first seen, so pool age survives restarts (I5, I7)", async () => {
+    const { m, clock } = await start();
+    m.apply([upsertPool(manifestPool("zz-old", ["10.0.0.0/24"]))]);
+    clock.tick(60);
+    m.apply([upsertPool(manifestPool("aa-new", ["10.0.0.0/25"]))]);
+    const conflictOf = (x: FileModeLbIpam, name: string) =>
+      x.engine.poolStatus(name)?.conditions?.find((c) => c.type === "cilium.io/PoolConflict")?.status;
+    expect([conflictOf(m, "zz-old"), conflictOf(m, "aa-new")]).toEqual(["False", "True"]);
+    await m.close();
+    expect(readState().pools["aa-new"].firstSeen).toBe("2026-01-01T00:01:00Z");
+
+    // Without first-seen times, "aa-new" would sort first by name and win.
+    const { m: again } = await start();
+    again.apply([upsertPool(manifestPool("aa-new", ["10.0.0.0/25"])), upsertPool(manifestPool("zz-old", ["10.0.0.0/24"]))]);
+    expect([conflictOf(again, "zz-old"), conflictOf(again, "aa-new")]).toEqual(["False", "True"]);
+  });
+
+  it("refuses to start from a damaged state file", async () => {
+    writeFileSync(join(dir, "lbipam.json"), '{"kind":"HeraldLbIpamState","version":1,"sha256":"00","state":{"serv');
+    const m = new FileModeLbIpam({ stateDir: dir, now: testClock().now });
+    await expect(m.open()).rejects.toBeInstanceOf(StateFileError);
+    await expect(m.open()).rejects.toThrow(`Cannot load LB-IPAM state "${join(dir, "lbipam.json")}": the file is not complete JSON`);
+  });
+
+  it("coalesces many changes into few writes and writes what is pending on close", async () => {
+    let writes = 0;
+    const { m } = await start({
+      saveDelayMs: 50,
+      write: async (d, s) => {
+        writes++;
+        await saveState(d, s);
+      },
+    });
+    m.apply([upsertPool(manifestPool("a", ["10.0.0.0/24"]))]);
+    for (let n = 0; n < 50; n++) m.apply([upsertSvc(svc(`s${n}`))]);
+    await m.close();
+    expect(writes).toBe(1);
+    expect(Object.keys(readState().services)).toHaveLength(50);
+  });
+
+  it("reports an invalid pool document on the pool and keeps serving from the others", async () => {
+    const { m } = await start();
+    m.apply([
+      upsertPool(manifestPool("good", ["10.0.0.0/30"])),
+      { type: "invalid", kind: "CiliumLoadBalancerIPPool", key: "broken", origin: { file: "pools.yaml", line: 9 }, errors: ["pools.yaml:12: spec.disabled: expected boolean"] },
+      upsertSvc(svc("s1")),
+    ]);
+    expect(ipsOf(m, "default/s1")).toEqual(["10.0.0.0"]);
+    await m.flush();
+    const conds = readState().pools.broken.status.conditions ?? [];
+    expect(conds.find((c) => c.type === "herald.io/InvalidSpec")).toMatchObject({ status: "True", message: "pools.yaml:12: spec.disabled: expected boolean" });
+  });
+
+  it("drops state of deleted pools and Services", async () => {
+    const { m } = await start();
+    m.apply([upsertPool(manifestPool("a", ["10.0.0.0/30"])), upsertPool(manifestPool("b", ["10.0.1.0/30"])), upsertSvc(svc("s1"))]);
+    m.apply([{ type: "delete", kind: "CiliumLoadBalancerIPPool", key: "b" }, { type: "delete", kind: "Service", key: "default/s1" }]);
+    await m.flush();
+    expect(Object.keys(readState().pools)).toEqual(["a"]);
+    expect(readState().services).toEqual({});
+  });
+
+  it("refuses events before open()", () => {
+    const m = new FileModeLbIpam({ stateDir: dir, now: testClock().now });
+    expect(() => m.apply([])).toThrow("Cannot apply LB-IPAM events: open() has not been called");
+  });
+});
