@@ -190,6 +190,18 @@ export function lintResources(load: LoadResult, options: LintOptions = {}): Mani
   }
 
   // v1 (G1, G3, H1).
+  if (nodes.length === 0) {
+    // Without Nodes, equal selectors (or both absent) surely select the same nodes.
+    for (const pp of r.peeringPolicies) {
+      const same = r.peeringPolicies.filter((o) => o !== pp && sel(o.spec.nodeSelector) === sel(pp.spec.nodeSelector));
+      if (same.length) {
+        warn(find(pp), ["spec", "nodeSelector"], "G1", `${same.map((o) => `"${o.metadata.name}"`).join(", ")} ha${same.length > 1 ? "ve" : "s"} the same nodeSelector: on a node selected by more than one policy, every session is torn down`);
+      }
+      if (r.clusterConfigs.some((c) => sel(c.spec.nodeSelector) === sel(pp.spec.nodeSelector))) {
+        warn(find(pp), ["spec", "nodeSelector"], "H1", "a CiliumBGPClusterConfig has the same nodeSelector: v1 wins on those nodes (Cilium 1.16–1.18); Cilium ≥ 1.19 ignores v1 (herald --v2-only)");
+      }
+    }
+  }
   for (const pp of r.peeringPolicies) {
     const lr = find(pp);
     pp.spec.virtualRouters.forEach((vr, i) => {
