@@ -69,13 +69,16 @@ export async function main(argv: string[]): Promise<number> {
     await api.start();
     const loaded = await load(api, (flags.load as string[] | undefined) ?? []);
     await writeFile(flags.kubeconfig as string, api.kubeconfig());
-    console.log(`API server double listening on ${api.url} (${loaded} objects loaded)`);
-    console.log(`kubeconfig written to ${flags.kubeconfig}: kubectl --kubeconfig ${flags.kubeconfig} get nodes`);
-    await new Promise<void>((resolve) => {
+    // Handlers first: whoever reads the banner may signal right away.
+    const stopped = new Promise<void>((resolve) => {
       const stop = () => void api.stop().then(resolve);
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
     });
+    console.log(`API server double listening on ${api.url} (${loaded} objects loaded)`);
+    console.log(`kubeconfig written to ${flags.kubeconfig}: kubectl --kubeconfig ${flags.kubeconfig} get nodes`);
+    await stopped;
+    console.log("API server double stopped");
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
