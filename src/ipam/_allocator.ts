@@ -16,6 +16,7 @@ import type { IPAddress, IPFamily } from "../net/ip.ts";
 import type { Logger } from "../log.ts";
 import type { Alloc, Op, PoolRec, Range, SvcRec } from "./_types.ts";
 import { ipKey, newOp } from "./_types.ts";
+import { Waiters } from "./_waiters.ts";
 import { Message, Reason, removeCondition, SERVICE_CONDITION, SERVICE_INVALID, setCondition } from "./conditions.ts";
 import { parseAddr } from "./range.ts";
 import { incompatibility } from "./service-view.ts";
@@ -52,7 +53,7 @@ export class Allocator {
   #seq = 0;
   /** Sharing key → addresses held by at least one Service with that key. */
   readonly #sharing = new Map<string, Map<string, SlotRef>>();
-  readonly #ipWaiters = new Map<string, Set<SvcRec>>();
+  readonly #waiters = new Waiters();
   /**
    * Address → ranges where Services hold it, and ranges that keep it out as a
    * shadow. Ranges overlap only across conflicting pools (I5); the newer
@@ -61,7 +62,6 @@ export class Allocator {
    */
   readonly #heldIn = new Map<string, Set<Range>>();
   readonly #shadows = new Map<string, Set<Range>>();
-  readonly #keyWaiters = new Map<string, Set<SvcRec>>();
 
   constructor(o: AllocatorOptions) {
     this.o = o;
@@ -258,7 +258,7 @@ export class Allocator {
 
   /** Tries to get every missing address, then mirrors allocations into the ingress list (I13). */
   satisfy(rec: SvcRec): void {
-    this.#clearWaits(rec);
+    this.#waiters.clear(rec);
     if (rec.view.requested.length > 0) this.#satisfyRequested(rec);
     else {
       if (rec.view.v4 && !rec.allocs.some((a) => a.family === 4)) this.#satisfyFamily(rec, 4);
@@ -299,14 +299,14 @@ export class Allocator {
       if (slot !== undefined) {
         if (v.sharingKey === "") {
           this.#fail(rec, Reason.alreadyAllocated, Message.alreadyAllocated(req));
-          this.#waitIp(rec, req);
+          this.#waiters.waitIp(rec, req);
           continue;
         }
         let why: string | null = null;
         for (const h of slot.holders) if ((why = incompatibility(h.view, v, this.o.view)) !== null) break;
         if (why !== null) {
           this.#fail(rec, Reason.alreadyAllocatedIncompatible, Message.alreadyAllocatedIncompatible(req, why));
-          this.#waitIp(rec, req);
+          this.#waiters.waitIp(rec, req);
           continue;
         }
         if (slot.holders.length === 0 && !this.o.reservedSharingQuirk) {
@@ -401,55 +401,26 @@ export class Allocator {
 
   #place(rec: SvcRec, satisfied: boolean): void {
     if (satisfied) {
-      this.#clearWaits(rec);
+      this.#waiters.clear(rec);
       this.unsatisfied.delete(rec);
       rec.seq = 0;
-      this.#keyWait(rec, false);
+      this.#waiters.waitKey(rec, false);
       return;
     }
     if (!this.unsatisfied.has(rec)) {
       this.unsatisfied.set(rec, true);
       rec.seq = ++this.#seq;
     }
-    this.#keyWait(rec, true);
+    this.#waiters.waitKey(rec, true);
   }
 
   /** The Service leaves LB-IPAM (deleted, or no longer its business, I2). */
   forget(rec: SvcRec): void {
     this.releaseAll(rec);
-    this.#clearWaits(rec);
-    this.#keyWait(rec, false);
+    this.#waiters.clear(rec);
+    this.#waiters.waitKey(rec, false);
     this.unsatisfied.delete(rec);
     this.op.touched.delete(rec);
-  }
-
-  #keyWait(rec: SvcRec, on: boolean): void {
-    const key = on ? rec.view.sharingKey : "";
-    if (rec.waitKey === key) return;
-    const old = this.#keyWaiters.get(rec.waitKey);
-    if (old?.delete(rec) && old.size === 0) this.#keyWaiters.delete(rec.waitKey);
-    rec.waitKey = key;
-    if (key === "") return;
-    let set = this.#keyWaiters.get(key);
-    if (set === undefined) this.#keyWaiters.set(key, set = new Set());
-    set.add(rec);
-  }
-
-  #waitIp(rec: SvcRec, ip: IPAddress): void {
-    const k = ipKey(ip.family, ip.value);
-    rec.waitIps.push(k);
-    let set = this.#ipWaiters.get(k);
-    if (set === undefined) this.#ipWaiters.set(k, set = new Set());
-    set.add(rec);
-  }
-
-  #clearWaits(rec: SvcRec): void {
-    rec.waitCapacity = false;
-    for (const k of rec.waitIps) {
-      const set = this.#ipWaiters.get(k);
-      if (set?.delete(rec) && set.size === 0) this.#ipWaiters.delete(k);
-    }
-    rec.waitIps = [];
   }
 
   /**
@@ -464,10 +435,7 @@ export class Allocator {
       if (op.all) {
         list = [...this.unsatisfied.keys()];
       } else {
-        const set = new Set<SvcRec>();
-        for (const k of op.ips) for (const r of this.#ipWaiters.get(k) ?? []) set.add(r);
-        for (const k of op.keys) for (const r of this.#keyWaiters.get(k) ?? []) set.add(r);
-        list = [...set].sort((a, b) => a.seq - b.seq);
+        list = this.#waiters.waitingFor(op.ips, op.keys);
       }
       op.all = false;
       op.ips.clear();

@@ -23,107 +23,32 @@
  * ```
  */
 import type { CiliumLoadBalancerIPPool, CiliumLoadBalancerIPPoolSpec } from "../control/schemas/lb-ip-pool.ts";
-import type { LoadBalancerIngress, Service } from "../control/schemas/service.ts";
+import type { Service } from "../control/schemas/service.ts";
 import { serviceKey } from "../control/schemas/service.ts";
 import { silentLogger } from "../log.ts";
 import type { Logger } from "../log.ts";
 import { Allocator, enabled } from "./_allocator.ts";
+import { incomingStatus, newRec, parseTime, poolStatusOf, setBase, setPoolConditions, statusOf } from "./_status.ts";
 import type { PoolRec, Range, SvcRec } from "./_types.ts";
 import { ipKey, newOp } from "./_types.ts";
-import type { Condition } from "./conditions.ts";
-import {
-  findCondition,
-  Message,
-  normalizeConditions,
-  POOL_CONFLICT,
-  POOL_INVALID,
-  POOL_IPS_AVAILABLE,
-  POOL_IPS_TOTAL,
-  POOL_IPS_USED,
-  Reason,
-  removeCondition,
-  SERVICE_CONDITION,
-  SERVICE_INVALID,
-  setCondition,
-  stableJson,
-} from "./conditions.ts";
+import { findCondition, normalizeConditions, Reason, SERVICE_CONDITION, SERVICE_INVALID, stableJson } from "./conditions.ts";
 import { findConflicts } from "./conflicts.ts";
-import type { Conflict } from "./conflicts.ts";
 import { LbRange, parseBlocks } from "./range.ts";
+import type { RangeSpec } from "./range.ts";
 import { BGP_CLASS, buildView, isResponsible, L2_CLASS } from "./service-view.ts";
 import type { ViewOptions } from "./service-view.ts";
+import type { IpamChanges, LbIpamOptions, PoolStatus, PoolStatusUpdate, PoolSummary, ServiceStatus, ServiceStatusUpdate, ServiceSummary } from "./types.ts";
 
-export interface LbIpamOptions {
-  /** Clock for lastTransitionTime (the engine reads no other clock). */
-  now: () => Date;
-  /** `enable-ipv4` / `enable-ipv6` (I8). Default: IPv4 only, as Cilium's Helm chart. */
-  ipv4?: boolean;
-  ipv6?: boolean;
-  /** `default-lb-service-ipam` (I1). Default "lbipam". */
-  defaultLBServiceIPAM?: "lbipam" | "nodeipam" | "none";
-  /** BGP control plane on: serve class `io.cilium/bgp-control-plane` (I1). Default true: herald is a BGP agent. */
-  bgpControlPlane?: boolean;
-  /** L2 announcements on: serve class `io.cilium/l2-announcer` (I1). Default false. */
-  l2Announcements?: boolean;
-  /** [newer] ports clash only with the same protocol. Default false (baseline). */
-  protocolAwareSharing?: boolean;
-  /** [newer] honour `lbipam.cilium.io/sharing-permit-different-pods: "true"`. Default false (baseline). */
-  permitDifferentPods?: boolean;
-  /** I9 quirk: a reserved first/last address may be requested with a sharing key. Default true (as Cilium). */
-  reservedSharingQuirk?: boolean;
-  logger?: Logger;
-}
-
-/** The Service status LB-IPAM owns, as written with `replace /status`. */
-export interface ServiceStatus {
-  loadBalancer: { ingress?: LoadBalancerIngress[] };
-  conditions?: Condition[];
-}
-
-export interface PoolStatus {
-  conditions?: Condition[];
-}
-
-export interface ServiceStatusUpdate {
-  /** `namespace/name`. */
-  key: string;
-  namespace: string;
-  name: string;
-  status: ServiceStatus;
-}
-
-export interface PoolStatusUpdate {
-  name: string;
-  status: PoolStatus;
-}
-
-/** What one call changed: statuses to write, in the order they were decided. */
-export interface IpamChanges {
-  services: ServiceStatusUpdate[];
-  pools: PoolStatusUpdate[];
-}
-
-export interface PoolSummary {
-  name: string;
-  total: bigint;
-  available: bigint;
-  /** Held and reserved addresses (I4, I14). */
-  used: number;
-  disabled: boolean;
-  conflict: Conflict | null;
-  errors: string[];
-  /** Per block: `fragments` is the number of free blocks, what memory and time depend on. */
-  ranges: Array<{ range: string; total: bigint; available: bigint; used: number; enabled: boolean; fragments: number }>;
-}
-
-export interface ServiceSummary {
-  key: string;
-  namespace: string;
-  name: string;
-  ips: string[];
-  satisfied: boolean;
-  condition: Condition | undefined;
-}
+export type {
+  IpamChanges,
+  LbIpamOptions,
+  PoolStatus,
+  PoolStatusUpdate,
+  PoolSummary,
+  ServiceStatus,
+  ServiceStatusUpdate,
+  ServiceSummary,
+} from "./types.ts";
 
 export class LbIpam {
   readonly #o: Required<Omit<LbIpamOptions, "logger">>;
@@ -296,7 +221,7 @@ export class LbIpam {
   poolStatus(name: string): PoolStatus | undefined {
     const rec = this.#pools.get(name);
     if (rec === undefined) return undefined;
-    this.#poolConditions(rec);
+    setPoolConditions(rec, this.#o.now);
     return { conditions: rec.conditions.map((c) => ({ ...c })) };
   }
 
@@ -444,7 +369,7 @@ export class LbIpam {
     this.#settleConflicts();
   }
 
-  #applySpec(rec: PoolRec, spec: CiliumLoadBalancerIPPoolSpec, specs: ReturnType<typeof parseBlocks>["ranges"], wasDormant: boolean): void {
+  #applySpec(rec: PoolRec, spec: CiliumLoadBalancerIPPoolSpec, specs: RangeSpec[], wasDormant: boolean): void {
     const affected = new Set<SvcRec>();
     for (const r of rec.ranges) for (const [, slot] of r.held()) for (const h of slot.holders) affected.add(h);
     const reserve = spec.allowFirstLastIPs === "No";
@@ -511,38 +436,6 @@ export class LbIpam {
     }
   }
 
-  /** I5, I14 and herald's invalid-spec condition, set on the pool's working copy. */
-  #poolConditions(p: PoolRec): void {
-    const gen = p.generation;
-    const now = this.#o.now;
-    const c = p.conflict;
-    setCondition(
-      p.conditions,
-      c === null
-        ? { type: POOL_CONFLICT, status: "False", reason: Reason.resolved, message: "", observedGeneration: gen }
-        : { type: POOL_CONFLICT, status: "True", reason: Reason.cidrOverlap, message: Message.poolConflict(c.range, c.otherRange, c.otherPool), observedGeneration: gen },
-      now,
-    );
-    let total = 0n;
-    let available = 0n;
-    let used = 0;
-    for (const r of p.ranges) {
-      total += r.size;
-      available += r.available;
-      used += r.used;
-    }
-    const count = (type: string, n: bigint | number) =>
-      setCondition(p.conditions, { type, status: "Unknown", reason: Reason.noReason, message: String(n), observedGeneration: gen }, now);
-    count(POOL_IPS_TOTAL, total);
-    count(POOL_IPS_AVAILABLE, available);
-    count(POOL_IPS_USED, used);
-    if (p.errors.length > 0) {
-      setCondition(p.conditions, { type: POOL_INVALID, status: "True", reason: p.errorReason, message: p.errors.join("; "), observedGeneration: gen }, now);
-    } else {
-      removeCondition(p.conditions, POOL_INVALID);
-    }
-  }
-
   // ---- one call -------------------------------------------------------------
 
   #run(fn: () => void): IpamChanges {
@@ -563,7 +456,7 @@ export class LbIpam {
     const pools: PoolStatusUpdate[] = [];
     for (const p of this.#alloc.op.pools) {
       if (this.#pools.get(p.name) !== p) continue;
-      this.#poolConditions(p);
+      setPoolConditions(p, this.#o.now);
       const status = poolStatusOf(p);
       const text = stableJson(status);
       if (text === p.known) continue;
@@ -576,53 +469,4 @@ export class LbIpam {
     }
     return { services, pools };
   }
-}
-
-function parseTime(text: string | undefined): number {
-  if (text === undefined) return Infinity;
-  const t = Date.parse(text);
-  return Number.isNaN(t) ? Infinity : t;
-}
-
-function incomingStatus(svc: Service): ServiceStatus {
-  const ingress = svc.status?.loadBalancer?.ingress ?? [];
-  const conditions = (svc.status?.conditions ?? []) as Condition[];
-  const s: ServiceStatus = { loadBalancer: ingress.length > 0 ? { ingress } : {} };
-  if (conditions.length > 0) s.conditions = conditions;
-  return s;
-}
-
-/** Takes the object's current status as the working copy (Cilium: sv.Status = svc.Status.DeepCopy()). */
-function setBase(rec: SvcRec, svc: Service): void {
-  const s = incomingStatus(svc);
-  rec.ingress = (s.loadBalancer.ingress ?? []).map((i) => ({ ...i }));
-  rec.conditions = (s.conditions ?? []).map((c) => ({ ...c }));
-  rec.known = stableJson(s);
-}
-
-function newRec(view: SvcRec["view"], svc: Service): SvcRec {
-  const rec: SvcRec = {
-    view,
-    allocs: [],
-    ingress: [],
-    conditions: [],
-    known: "",
-    seq: 0,
-    waitCapacity: false,
-    waitIps: [],
-    waitKey: "",
-    logged: "",
-  };
-  setBase(rec, svc);
-  return rec;
-}
-
-function statusOf(rec: SvcRec): ServiceStatus {
-  const s: ServiceStatus = { loadBalancer: rec.ingress.length > 0 ? { ingress: rec.ingress.map((i) => ({ ...i })) } : {} };
-  if (rec.conditions.length > 0) s.conditions = rec.conditions.map((c) => ({ ...c }));
-  return s;
-}
-
-function poolStatusOf(p: PoolRec): PoolStatus {
-  return p.conditions.length > 0 ? { conditions: p.conditions.map((c) => ({ ...c })) } : {};
 }
