@@ -174,7 +174,6 @@ export function advertisedAttributes(set: AttrSet, s: SessionEncoding, family: F
 export function localPathAttributes(set: AttrSet, family: FamilyCode, key: PrefixKey): Uint8Array[] {
   const scratch = new Uint8Array(1024);
   const ctx: EncodeContext = { as4: true };
-  // deno-lint-ignore no-explicit-any
   const items: Item[] = [[origin, set.origin]];
   if (family === IPV4_UNICAST) items.push([nextHop, "0.0.0.0"]);
   if (set.med !== undefined) items.push([med, set.med]);

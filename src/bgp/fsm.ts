@@ -146,129 +146,142 @@ function connected(): Transition {
   };
 }
 
-export function transition(fsm: FsmState, e: Event): Transition {
+/** One handler per state (GoBGP's shape); each returns the next state and actions. */
+const HANDLERS: Record<State, (fsm: FsmState, e: Event) => Transition> = {
+  idle(fsm, e) {
+    switch (e.type) {
+      case "start":
+      case "idle-hold-expired":
+        return {
+          state: fsm.passive ? "active" : "connect",
+          actions: [{ type: "stop-timer", timer: "idle-hold" }, { type: "start-timer", timer: "connect-retry" }, ...(fsm.passive ? [] : [{ type: "connect" } as Action])],
+        };
+      case "tcp-connected":
+        // RFC 4271 §8.2.2 Idle: incoming connections are refused.
+        return { state: "idle", actions: [{ type: "drop-connection" }] };
+      case "stop":
+        return { state: "idle", actions: [{ type: "stop-timer", timer: "idle-hold" }], reason: "admin-stop" };
+      default:
+        return { state: "idle", actions: [] };
+    }
+  },
+
+  connect: connectOrActive,
+  active: connectOrActive,
+
+  opensent(_fsm, e) {
+    const s: State = "opensent";
+    switch (e.type) {
+      case "stop":
+        return stop(s, e);
+      case "hold-expired":
+        return toIdle(s, "hold-timer-expired", { code: ErrorCode.HoldTimerExpired, subcode: 0 });
+      case "tcp-failed":
+        // RFC 4271 §8.2.2 OpenSent: close, restart ConnectRetryTimer, continue to listen.
+        return { state: "active", actions: [{ type: "drop-connection" }, { type: "stop-timer", timer: "hold" }, { type: "start-timer", timer: "connect-retry" }] };
+      case "open-received":
+        return {
+          state: "openconfirm",
+          actions: [{ type: "stop-timer", timer: "connect-retry" }, { type: "send-keepalive" }, { type: "start-timer", timer: "keepalive" }, { type: "start-timer", timer: "hold" }],
+        };
+      case "message-error":
+        return toIdle(s, e.reason, e.notification);
+      case "notification-received":
+        return toIdle(s, "notification-received");
+      case "collision-dump":
+        return toIdle(s, "collision", { code: ErrorCode.Cease, subcode: CeaseSubcode.ConnectionCollisionResolution });
+      case "keepalive-received":
+      case "update-received":
+      case "route-refresh-received":
+        return toIdle(s, "fsm-error", fsmError(s));
+      default:
+        return { state: s, actions: [] };
+    }
+  },
+
+  openconfirm(_fsm, e) {
+    const s: State = "openconfirm";
+    switch (e.type) {
+      case "stop":
+        return stop(s, e);
+      case "hold-expired":
+        return toIdle(s, "hold-timer-expired", { code: ErrorCode.HoldTimerExpired, subcode: 0 });
+      case "keepalive-expired":
+        return { state: s, actions: [{ type: "send-keepalive" }, { type: "start-timer", timer: "keepalive" }] };
+      case "tcp-failed":
+        return toIdle(s, "connection-closed");
+      case "notification-received":
+        return toIdle(s, "notification-received");
+      case "keepalive-received":
+        return { state: "established", actions: [{ type: "start-timer", timer: "hold" }, { type: "established" }] };
+      case "collision-dump":
+        return toIdle(s, "collision", { code: ErrorCode.Cease, subcode: CeaseSubcode.ConnectionCollisionResolution });
+      case "message-error":
+        return toIdle(s, e.reason, e.notification);
+      case "open-received":
+      case "update-received":
+      case "route-refresh-received":
+        return toIdle(s, "fsm-error", fsmError(s));
+      default:
+        return { state: s, actions: [] };
+    }
+  },
+
+  established(_fsm, e) {
+    const s: State = "established";
+    switch (e.type) {
+      case "stop":
+        return stop(s, e);
+      case "hold-expired":
+        return toIdle(s, "hold-timer-expired", { code: ErrorCode.HoldTimerExpired, subcode: 0 });
+      case "keepalive-expired":
+        return { state: s, actions: [{ type: "send-keepalive" }, { type: "start-timer", timer: "keepalive" }] };
+      case "keepalive-received":
+      case "update-received":
+      case "route-refresh-received":
+        return { state: s, actions: [{ type: "start-timer", timer: "hold" }] };
+      case "update-sent":
+        // RFC 4271 §8.2.2: sending an UPDATE restarts the KeepaliveTimer.
+        return { state: s, actions: [{ type: "start-timer", timer: "keepalive" }] };
+      case "tcp-failed":
+        return toIdle(s, "connection-closed");
+      case "notification-received":
+        return toIdle(s, "notification-received");
+      case "message-error":
+        return toIdle(s, e.reason, e.notification);
+      case "collision-dump":
+        return toIdle(s, "collision", { code: ErrorCode.Cease, subcode: CeaseSubcode.ConnectionCollisionResolution });
+      case "open-received":
+        return toIdle(s, "fsm-error", fsmError(s));
+      default:
+        return { state: s, actions: [] };
+    }
+  },
+};
+
+function connectOrActive(fsm: FsmState, e: Event): Transition {
   const s = fsm.state;
-  const stay: Transition = { state: s, actions: [] };
-  switch (s) {
-    case "idle":
-      switch (e.type) {
-        case "start":
-        case "idle-hold-expired":
-          return {
-            state: fsm.passive ? "active" : "connect",
-            actions: [{ type: "stop-timer", timer: "idle-hold" }, { type: "start-timer", timer: "connect-retry" }, ...(fsm.passive ? [] : [{ type: "connect" } as Action])],
-          };
-        case "tcp-connected":
-          // RFC 4271 §8.2.2 Idle: incoming connections are refused.
-          return { state: "idle", actions: [{ type: "drop-connection" }] };
-        case "stop":
-          return { state: "idle", actions: [{ type: "stop-timer", timer: "idle-hold" }], reason: "admin-stop" };
-        default:
-          return stay;
-      }
-
-    case "connect":
-    case "active":
-      switch (e.type) {
-        case "stop":
-          return stop(s, e);
-        case "connect-retry-expired":
-          // Connect: drop the attempt and try again. Active: try now, unless passive.
-          if (fsm.passive) return { state: "active", actions: [{ type: "start-timer", timer: "connect-retry" }] };
-          return { state: "connect", actions: [{ type: "drop-connection" }, { type: "start-timer", timer: "connect-retry" }, { type: "connect" }] };
-        case "tcp-connected":
-          return connected();
-        case "tcp-failed":
-          // Keep listening; the connect-retry timer brings the next attempt.
-          return { state: "active", actions: [{ type: "drop-connection" }] };
-        case "start":
-        case "idle-hold-expired":
-          return stay;
-        default:
-          return toIdle(s, "fsm-error");
-      }
-
-    case "opensent":
-      switch (e.type) {
-        case "stop":
-          return stop(s, e);
-        case "hold-expired":
-          return toIdle(s, "hold-timer-expired", { code: ErrorCode.HoldTimerExpired, subcode: 0 });
-        case "tcp-failed":
-          // RFC 4271 §8.2.2 OpenSent: close, restart ConnectRetryTimer, continue to listen.
-          return { state: "active", actions: [{ type: "drop-connection" }, { type: "stop-timer", timer: "hold" }, { type: "start-timer", timer: "connect-retry" }] };
-        case "open-received":
-          return {
-            state: "openconfirm",
-            actions: [{ type: "stop-timer", timer: "connect-retry" }, { type: "send-keepalive" }, { type: "start-timer", timer: "keepalive" }, { type: "start-timer", timer: "hold" }],
-          };
-        case "message-error":
-          return toIdle(s, e.reason, e.notification);
-        case "notification-received":
-          return toIdle(s, "notification-received");
-        case "collision-dump":
-          return toIdle(s, "collision", { code: ErrorCode.Cease, subcode: CeaseSubcode.ConnectionCollisionResolution });
-        case "keepalive-received":
-        case "update-received":
-        case "route-refresh-received":
-          return toIdle(s, "fsm-error", fsmError(s));
-        default:
-          return stay;
-      }
-
-    case "openconfirm":
-      switch (e.type) {
-        case "stop":
-          return stop(s, e);
-        case "hold-expired":
-          return toIdle(s, "hold-timer-expired", { code: ErrorCode.HoldTimerExpired, subcode: 0 });
-        case "keepalive-expired":
-          return { state: s, actions: [{ type: "send-keepalive" }, { type: "start-timer", timer: "keepalive" }] };
-        case "tcp-failed":
-          return toIdle(s, "connection-closed");
-        case "notification-received":
-          return toIdle(s, "notification-received");
-        case "keepalive-received":
-          return { state: "established", actions: [{ type: "start-timer", timer: "hold" }, { type: "established" }] };
-        case "collision-dump":
-          return toIdle(s, "collision", { code: ErrorCode.Cease, subcode: CeaseSubcode.ConnectionCollisionResolution });
-        case "message-error":
-          return toIdle(s, e.reason, e.notification);
-        case "open-received":
-        case "update-received":
-        case "route-refresh-received":
-          return toIdle(s, "fsm-error", fsmError(s));
-        default:
-          return stay;
-      }
-
-    case "established":
-      switch (e.type) {
-        case "stop":
-          return stop(s, e);
-        case "hold-expired":
-          return toIdle(s, "hold-timer-expired", { code: ErrorCode.HoldTimerExpired, subcode: 0 });
-        case "keepalive-expired":
-          return { state: s, actions: [{ type: "send-keepalive" }, { type: "start-timer", timer: "keepalive" }] };
-        case "keepalive-received":
-        case "update-received":
-        case "route-refresh-received":
-          return { state: s, actions: [{ type: "start-timer", timer: "hold" }] };
-        case "update-sent":
-          // RFC 4271 §8.2.2: sending an UPDATE restarts the KeepaliveTimer.
-          return { state: s, actions: [{ type: "start-timer", timer: "keepalive" }] };
-        case "tcp-failed":
-          return toIdle(s, "connection-closed");
-        case "notification-received":
-          return toIdle(s, "notification-received");
-        case "message-error":
-          return toIdle(s, e.reason, e.notification);
-        case "collision-dump":
-          return toIdle(s, "collision", { code: ErrorCode.Cease, subcode: CeaseSubcode.ConnectionCollisionResolution });
-        case "open-received":
-          return toIdle(s, "fsm-error", fsmError(s));
-        default:
-          return stay;
-      }
+  switch (e.type) {
+    case "stop":
+      return stop(s, e);
+    case "connect-retry-expired":
+      // Connect: drop the attempt and try again. Active: try now, unless passive.
+      if (fsm.passive) return { state: "active", actions: [{ type: "start-timer", timer: "connect-retry" }] };
+      return { state: "connect", actions: [{ type: "drop-connection" }, { type: "start-timer", timer: "connect-retry" }, { type: "connect" }] };
+    case "tcp-connected":
+      return connected();
+    case "tcp-failed":
+      // Keep listening; the connect-retry timer brings the next attempt.
+      return { state: "active", actions: [{ type: "drop-connection" }] };
+    case "start":
+    case "idle-hold-expired":
+      return { state: s, actions: [] };
+    default:
+      return toIdle(s, "fsm-error");
   }
+}
+
+/** RFC 4271 §8: the next state and the actions for `e` in `fsm.state`. Pure. */
+export function transition(fsm: FsmState, e: Event): Transition {
+  return HANDLERS[fsm.state](fsm, e);
 }

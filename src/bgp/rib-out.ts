@@ -179,20 +179,30 @@ export class AdjRibOut {
     this.#families.clear();
   }
 
-  /** A session is up with these families negotiated: queue everything, End-of-RIB after. */
-  activate(negotiated: readonly FamilyCode[]): void {
+  /**
+   * A session is up with these families negotiated: queue everything,
+   * End-of-RIB after. `withheld` families send End-of-RIB only (no usable
+   * next hop for them on this session).
+   */
+  activate(negotiated: readonly FamilyCode[], withheld: readonly FamilyCode[] = []): void {
     for (const f of negotiated) {
+      if (withheld.includes(f)) continue;
       const fam = this.#family(f);
       fam.clearQueue();
       fam.active = true;
       fam.queueAll();
       fam.eorPending = true;
     }
+    this.#eorOnly = [...withheld];
     this.onWork();
   }
 
+  /** Families that get only an End-of-RIB in this session. */
+  #eorOnly: FamilyCode[] = [];
+
   /** The session went down: forget what was queued; the routes stay. */
   deactivate(): void {
+    this.#eorOnly = [];
     for (const fam of this.#families.values()) {
       fam.active = false;
       fam.clearQueue();
@@ -212,6 +222,7 @@ export class AdjRibOut {
   }
 
   hasWork(): boolean {
+    if (this.#eorOnly.length > 0) return true;
     for (const fam of this.#families.values()) if (fam.active && fam.hasWork()) return true;
     return false;
   }
@@ -264,6 +275,8 @@ export class AdjRibOut {
         break;
       }
     }
+    const f = this.#eorOnly.shift();
+    if (f !== undefined) return this.#sent(f, "end-of-rib", 0, writeEndOfRib(out, off, f));
     this.lastSent = null;
     return 0;
   }

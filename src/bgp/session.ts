@@ -22,11 +22,11 @@ import { setImmediate } from "node:timers";
 import type { Logger } from "../log.ts";
 import { type AttrSet, encodeForSession, type SessionEncoding } from "./attr-set.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
-import { type BgpSocket, Connection, type Direction, plainAddress } from "./connection.ts";
+import { type BgpSocket, Connection, type Direction } from "./connection.ts";
 import type { SpeakerEvent } from "./events.ts";
-import { Afi, type FamilyCode, familyAfi, formatFamily, IPV4_UNICAST, IPV6_UNICAST, isRouteFamily } from "./families.ts";
+import { type FamilyCode, formatFamily, IPV4_UNICAST, IPV6_UNICAST, isRouteFamily } from "./families.ts";
 import { type Action, type Event, type FsmState, type Reason, REASON_TEXT, type State, type Timer, transition } from "./fsm.ts";
-import { checkOpen, type LocalSide, localCapabilities, localGracefulRestart, type Negotiated, negotiate } from "./negotiate.ts";
+import { checkOpen, type LocalSide, localCapabilities, type Negotiated, negotiate } from "./negotiate.ts";
 import { diffPeerConfig, type PeerConfig, type PeerConfigDiff } from "./peer-config.ts";
 import { AdjRibIn } from "./rib-in.ts";
 import { AdjRibOut, type FamilyEncoder } from "./rib-out.ts";
@@ -85,7 +85,7 @@ export interface StopOptions {
 }
 
 export class Session {
-  readonly ribOut = new AdjRibOut();
+  readonly ribOut: AdjRibOut;
   readonly ribIn = new AdjRibIn();
   #cfg: PeerConfig;
   readonly #ctx: SessionContext;
@@ -117,7 +117,9 @@ export class Session {
   #malformedUpdates = 0;
   #unsupported: string | null = null;
 
-  constructor(cfg: PeerConfig, ctx: SessionContext) {
+  /** `ribOut` carries the routes over when a session is re-created (instance reset). */
+  constructor(cfg: PeerConfig, ctx: SessionContext, ribOut: AdjRibOut = new AdjRibOut()) {
+    this.ribOut = ribOut;
     this.#cfg = cfg;
     this.#ctx = ctx;
     this.#restarting = ctx.local.restarting;
@@ -417,7 +419,7 @@ export class Session {
     const open = c.open!;
     const bad = checkOpen(open, this.#cfg, this.#local());
     if (bad) return this.#messageError(c, bad, "open-error");
-    if (this.#second?.open && this.#collision(c, this.#second)) return;
+    if (this.#second?.open) return this.#resolveCollision(this.#second);
     this.#acceptOpen(c);
   }
 
@@ -428,25 +430,29 @@ export class Session {
   }
 
   /**
-   * RFC 4271 §6.8: both connections have an OPEN. The one initiated by the
-   * side with the higher BGP identifier survives (two of the same direction:
-   * the newer). Returns true when `c` (the one whose OPEN just arrived) lost.
+   * RFC 4271 §6.8, with the primary in OpenSent or OpenConfirm and an OPEN
+   * on the second connection: the connection initiated by the side with the
+   * higher BGP identifier survives; of two in the same direction, the newer
+   * (the second). The loser gets Cease / Connection Collision Resolution.
    */
-  #collision(c: Connection, other: Connection): boolean {
-    const remoteId = c.open!.routerId;
+  #resolveCollision(second: Connection): void {
+    const primary = this.#conn!;
+    const remoteId = second.open!.routerId;
     const localId = this.#ctx.local.routerId;
     const keepIncoming = localId < remoteId;
-    const cWins = c.direction === other.direction ? c.id > other.id : (c.direction === "incoming") === keepIncoming;
-    this.#log.info("Connection collision", { local_id: formatRouterId(localId), remote_id: formatRouterId(remoteId), kept: cWins ? c.direction : other.direction });
-    if (c === this.#conn) {
-      if (cWins) this.#dropSecond(CeaseSubcode.ConnectionCollisionResolution);
-      else {
-        this.#dispatch({ type: "collision-dump" });
-        this.#promoteSecond();
-      }
-      return !cWins;
+    const secondWins = second.direction === primary.direction || (second.direction === "incoming") === keepIncoming;
+    this.#log.info("Connection collision", {
+      local_id: formatRouterId(localId),
+      remote_id: formatRouterId(remoteId),
+      kept: secondWins ? second.direction : primary.direction,
+    });
+    if (!secondWins) {
+      this.#dropSecond(CeaseSubcode.ConnectionCollisionResolution);
+      if (primary.open && this.#fsm.state === "opensent") this.#acceptOpen(primary);
+      return;
     }
-    return false;
+    this.#dispatch({ type: "collision-dump" });
+    this.#promoteSecond();
   }
 
   /** Messages on the second connection: only its OPEN matters. */
@@ -468,34 +474,11 @@ export class Session {
       if (this.#neg?.gracefulRestart) {
         this.#log.info("Peer restarted: taking the new connection");
         this.#setError("peer-restarted", REASON_TEXT["peer-restarted"]);
-        this.#dispatch({ type: "stop", silent: true, subcode: 0 });
-        this.#stopped = false;
-        this.#stopTimer("idle-hold");
-        this.#promoteSecond();
+        this.#dispatch({ type: "tcp-failed", closed: true });
       } else this.#dropSecond(CeaseSubcode.ConnectionCollisionResolution);
       return;
     }
-    if (s === "opensent" && !this.#conn?.open) {
-      // The primary has no OPEN yet, but this one names the peer's identifier: decide now.
-      if (this.#collision(c, this.#conn!)) this.#dropSecond(CeaseSubcode.ConnectionCollisionResolution);
-      else {
-        this.#dispatch({ type: "collision-dump" });
-        this.#promoteSecond();
-      }
-      return;
-    }
-    if (s === "opensent" || s === "openconfirm") {
-      const primary = this.#conn!;
-      const remoteId = c.open.routerId;
-      const keepIncoming = this.#ctx.local.routerId < remoteId;
-      const secondWins = c.direction === primary.direction ? true : (c.direction === "incoming") === keepIncoming;
-      this.#log.info("Connection collision", { local_id: formatRouterId(this.#ctx.local.routerId), remote_id: formatRouterId(remoteId), kept: secondWins ? c.direction : primary.direction });
-      if (secondWins) {
-        this.#dispatch({ type: "collision-dump" });
-        this.#promoteSecond();
-      } else this.#dropSecond(CeaseSubcode.ConnectionCollisionResolution);
-      return;
-    }
+    if (s === "opensent" || s === "openconfirm") return this.#resolveCollision(c);
     // connect/active/idle: the primary is gone; this connection takes over.
     this.#promoteSecond();
   }
@@ -721,7 +704,8 @@ export class Session {
   }
 
   #schedulePump(): void {
-    if (this.#pumpScheduled || this.#fsm.state !== "established" || this.#blocked) return;
+    // Not checking the state: activation happens while the FSM is still entering Established.
+    if (this.#pumpScheduled || this.#blocked) return;
     this.#pumpScheduled = true;
     setImmediate(() => {
       this.#pumpScheduled = false;
@@ -779,6 +763,3 @@ function addressBytes(text: string): Uint8Array {
   const out = new Uint8Array(16);
   return out.slice(0, writeAddress(out, 0, text));
 }
-
-export { familyAfi, localGracefulRestart, plainAddress };
-export const IPV6_AFI = Afi.IPv6;

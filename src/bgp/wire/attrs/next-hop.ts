@@ -15,10 +15,12 @@ export const nextHop: AttrCodec<string> = {
   decode(buf, off, len, ctx) {
     if (len !== 4) return void ctx.fail("treat-as-withdraw", UpdateSubcode.AttributeLengthError, `NEXT_HOP length ${len}, expected 4`);
     const first = buf[off];
+    const text = ipv4Text(buf, off);
+    // Semantic problem: the routes are withdrawn, but the value is still shown (loc-rib has 0.0.0.0).
     if (first >= 224 || (first === 0 && buf[off + 1] === 0 && buf[off + 2] === 0 && buf[off + 3] === 0)) {
-      return void ctx.fail("treat-as-withdraw", UpdateSubcode.InvalidNextHop, `NEXT_HOP ${ipv4Text(buf, off)} is not a host address`);
+      ctx.fail("treat-as-withdraw", UpdateSubcode.InvalidNextHop, `NEXT_HOP ${text} is not a host address`);
     }
-    return ipv4Text(buf, off);
+    return text;
   },
   encode(v, out, off) {
     putIpv4(out, off, v);
