@@ -161,9 +161,11 @@ export class LbIpam {
   reportInvalidPool(name: string, errors: readonly string[]): IpamChanges {
     return this.#run(() => {
       const wasDormant = this.dormant;
+      const isNew = !this.#pools.has(name);
       const rec = this.#poolRec(name);
       this.#setErrors(rec, [...errors], Reason.invalidManifest);
       if (wasDormant) this.#awaken();
+      else if (isNew) this.#reorder();
     });
   }
 
@@ -325,10 +327,11 @@ export class LbIpam {
   #upsertPool(pool: CiliumLoadBalancerIPPool): void {
     const name = pool.metadata.name;
     const wasDormant = this.dormant;
+    const isNew = !this.#pools.has(name);
     const rec = this.#poolRec(name);
     rec.generation = pool.metadata.generation;
     const created = parseTime(pool.metadata.creationTimestamp);
-    const reorder = created !== rec.created;
+    const reorder = isNew || created !== rec.created;
     rec.created = created;
     if (pool.status?.conditions != null) {
       rec.conditions = normalizeConditions(pool.status.conditions);
@@ -363,10 +366,11 @@ export class LbIpam {
     rec.errorReason = reason;
   }
 
+  /** Pool order may have changed (a new pool, another creationTimestamp): conflicts may too. */
   #reorder(): void {
     if (this.#bulk) return;
     this.#sortPools();
-    this.#settleConflicts();
+    if (this.#settleConflicts()) this.#revalidate(new Set());
   }
 
   #applySpec(rec: PoolRec, spec: CiliumLoadBalancerIPPoolSpec, specs: RangeSpec[], wasDormant: boolean): void {
@@ -417,11 +421,14 @@ export class LbIpam {
     this.#alloc.ranges = this.#order.flatMap((p) => p.ranges);
   }
 
-  #settleConflicts(): void {
+  /** I5: recomputes every pool's conflict; true if any changed. */
+  #settleConflicts(): boolean {
     const found = findConflicts(this.#order.map((p) => ({ name: p.name, ranges: p.ranges })));
+    let changed = false;
     for (const p of this.#order) {
       const c = found.get(p.name) ?? null;
       if (stableJson(c) === stableJson(p.conflict)) continue;
+      changed = true;
       if (c !== null) {
         this.#log.warn(`Pool '${p.name}' conflicts since range '${c.range}' overlaps range '${c.otherRange}' from IP Pool '${c.otherPool}'`, {
           pool: p.name,
@@ -434,6 +441,7 @@ export class LbIpam {
       // A pool that stops conflicting offers addresses again.
       if (c === null) for (const r of p.ranges) if (r.available > 0n) this.#alloc.op.freed.add(r);
     }
+    return changed;
   }
 
   // ---- one call -------------------------------------------------------------
