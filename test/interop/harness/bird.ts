@@ -163,6 +163,15 @@ export class BirdDaemon extends DaemonBase {
     if (this.running) await this.birdc("show status");
   }
 
+  /** Last error per protocol from BIRD's log (`show protocols` drops it while GR is active). */
+  readonly #loggedErrors = new Map<string, string>();
+
+  protected override onLogLine(line: string): void {
+    // "2026-11-26 14:22:07.274 <TRACE> n0: Hold timer expired", "<RMT> n0: Received: Bad peer AS", "n0: Error: …"
+    const m = / (n\d+): (Received: .+|Error: .+|Hold timer expired)$/.exec(line);
+    if (m) this.#loggedErrors.set(m[1], m[2].replace(/^Error: /, ""));
+  }
+
   #peerOf = (protocol: string): string | undefined => {
     const m = /^n(\d+)$/.exec(protocol);
     return m ? this.neighbors[Number(m[1])]?.address : undefined;
@@ -176,7 +185,7 @@ export class BirdDaemon extends DaemonBase {
       const stateWord = f.get("BGP state") ?? (p.protoState === "down" ? "Down" : "Idle");
       const state = birdState(stateWord);
       const hold = /\/(\d+)/.exec(f.get("Hold timer") ?? "");
-      const lastError = f.get("Last error") ?? (p.info && !/^(Established|Active|Connect|Idle|OpenSent|OpenConfirm|Passive)$/.test(p.info.trim()) ? p.info.trim() : undefined);
+      const lastError = this.#loggedErrors.get(p.name) ?? f.get("Last error");
       return {
         address,
         state,

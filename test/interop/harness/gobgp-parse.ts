@@ -259,11 +259,13 @@ const EXPLAINED = new Set(["notification-sent", "notification-received", "hold-t
  * Reads one line of gobgpd's JSON log; returns [neighbour, error text] when
  * it tells why a session went (or is going) down:
  * "received notification: OPEN message error / bad peer AS (2/2)",
- * "sent notification: hold timer expired (4/0)", or a "Peer Down" reason.
+ * "sent notification: hold timer expired (4/0)", "sent notification: as
+ * number mismatch expected 65009, received 65001" (OPEN errors come with
+ * text only), or a "Peer Down" reason.
  */
 export function gobgpLogError(line: string): [string, string] | undefined {
   if (!line.startsWith("{")) return undefined;
-  let e: { msg?: string; Key?: string; Reason?: string; Code?: number; Subcode?: number };
+  let e: { msg?: string; Key?: string; Reason?: string; Code?: number; Subcode?: number; Data?: unknown };
   try {
     e = JSON.parse(line);
   } catch {
@@ -273,7 +275,9 @@ export function gobgpLogError(line: string): [string, string] | undefined {
   switch (e.msg) {
     case "received notification":
     case "sent notification":
-      return [e.Key, `${e.msg}: ${notificationText(e.Code ?? 0, e.Subcode ?? 0)}`];
+      // OPEN errors are logged with only a Data text ("as number mismatch expected 65009, received 65001").
+      if (e.Code === undefined) return [e.Key, `${e.msg}: ${typeof e.Data === "string" ? e.Data : "unknown error"}`];
+      return [e.Key, `${e.msg}: ${notificationText(e.Code, e.Subcode ?? 0)}`];
     case "Peer Down":
       return e.Reason && !EXPLAINED.has(e.Reason) ? [e.Key, e.Reason] : undefined;
   }

@@ -11,6 +11,8 @@
  * - After a session drops, gobgpd stays Idle for a fixed 5 s (HOLDTIME_IDLE,
  *   not configurable) and refuses connections: allow ~7 s to re-establish.
  * - An IPv6 route sent over an IPv4 session needs an explicit `nextHop`.
+ * - gobgpd treats a received 127.0.0.0/8 NEXT_HOP as invalid (the UPDATE is
+ *   treated as withdraw): on loopback, send it a next hop outside 127/8.
  * - Export sends only the daemon's own routes (policy route-type local).
  * - Bulk loads: `injectMrt()` (see mrt.ts); `gobgp mrt inject global` in
  *   3.10 drops the last routes of a file, so callers pad and verify.
@@ -28,8 +30,8 @@ const toml = (v: string | number | boolean | string[]): string =>
 
 /** `gobgp global rib add` arguments for one route. */
 export function gobgpRouteArgs(r: OriginatedRoute): string[] {
-  const args = [r.prefix];
-  if (r.origin) args.push("origin", r.origin);
+  // gobgp's own default ORIGIN is incomplete; the harness default is igp, as BIRD and FRR.
+  const args = [r.prefix, "origin", r.origin ?? "igp"];
   if (r.asPath?.length) args.push("aspath", r.asPath.join(","));
   if (r.nextHop) args.push("nexthop", r.nextHop);
   if (r.med !== undefined) args.push("med", String(r.med));

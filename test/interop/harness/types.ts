@@ -75,6 +75,7 @@ export interface OriginatedRoute {
   nextHop?: string;
   /** AS numbers prepended after the daemon's own AS. */
   asPath?: number[];
+  /** Default "igp" (GoBGP's own default, incomplete, is overridden). */
   origin?: Origin;
   med?: number;
   /** Only sent to iBGP neighbours (RFC 4271 5.1.5). */
@@ -133,10 +134,12 @@ export interface PeerStatus {
   /** From the neighbour's last OPEN; absent before any OPEN arrived. */
   capabilities?: PeerCapabilities;
   /**
-   * Why the session last went down, in the daemon's words: BIRD
-   * "Received: Bad peer AS", FRR "Bad Peer AS" (its last reset reason),
-   * GoBGP (from its log) "received notification: OPEN message error / bad
-   * peer AS (2/2)". Match loosely (/bad peer as/i).
+   * Why the session last went down, in the daemon's words. BIRD (from its
+   * log or `Last error`): "Received: Bad peer AS", "Bad peer AS: 65003",
+   * "Hold timer expired". FRR: "BGP Notification received: OPEN Message
+   * Error/Bad Peer AS". GoBGP (from its log): "sent notification: hold timer
+   * expired (4/0)", "sent notification: as number mismatch expected 65009,
+   * received 65001". Undefined until something went wrong.
    */
   lastError?: string;
   /** Routes received and accepted from this neighbour (all families). */
