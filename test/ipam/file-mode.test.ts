@@ -13,6 +13,7 @@ import type { FileModeOptions } from "../../src/ipam/file-mode.ts";
 import { saveState, StateFileError } from "../../src/ipam/state-file.ts";
 import type { LbIpamState } from "../../src/ipam/state-file.ts";
 import type { SourceEvent } from "../../src/source/types.ts";
+import { createLogger } from "../../src/log.ts";
 import { pool, svc, testClock } from "./_fixtures.ts";
 
 let dir: string;
@@ -128,6 +129,42 @@ describe("FileModeLbIpam", () => {
     await m.flush();
     expect(Object.keys(readState().pools)).toEqual(["a"]);
     expect(readState().services).toEqual({});
+  });
+
+  it("retries a failed save in the background and logs it (the writer retries, I16)", async () => {
+    let failures = 1;
+    let writes = 0;
+    const lines: string[] = [];
+    const { m } = await start({
+      saveDelayMs: 5,
+      logger: createLogger({ write: (l) => lines.push(l) }),
+      write: async (d, s) => {
+        writes++;
+        if (failures-- > 0) throw new Error("no space left on device");
+        await saveState(d, s);
+      },
+    });
+    m.apply([upsertPool(manifestPool("a", ["10.0.0.0/30"])), upsertSvc(svc("s1"))]);
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(writes).toBe(2);
+    expect(lines.some((l) => l.includes("Cannot save LB-IPAM state, will retry") && l.includes("no space left on device"))).toBe(true);
+    expect(readState().services["default/s1"].loadBalancer.ingress).toEqual([{ ip: "10.0.0.0" }]);
+  });
+
+  it("flush() rejects when the state cannot be written, and a later flush writes it", async () => {
+    let fail = true;
+    const { m } = await start({
+      saveDelayMs: 10_000,
+      write: async (d, s) => {
+        if (fail) throw new Error("Cannot save LB-IPAM state: read-only file system");
+        await saveState(d, s);
+      },
+    });
+    m.apply([upsertPool(manifestPool("a", ["10.0.0.0/30"]))]);
+    await expect(m.flush()).rejects.toThrow("read-only file system");
+    fail = false;
+    await m.flush();
+    expect(Object.keys(readState().pools)).toEqual(["a"]);
   });
 
   it("refuses events before open()", () => {
