@@ -173,8 +173,12 @@ export class LbIpam {
     return this.#run(() => this.#upsertService(svc));
   }
 
-  /** Forgets a Service: its addresses go back to the pool (shared ones when the last holder leaves). */
-  deleteService(key: string): IpamChanges {
+  /**
+   * Forgets a Service (by `namespace/name` or the object): its addresses go
+   * back to the pool, shared ones when their last holder leaves (I11).
+   */
+  deleteService(service: string | Service): IpamChanges {
+    const key = typeof service === "string" ? service : serviceKey(service);
     return this.#run(() => {
       this.#objects.delete(key);
       const rec = this.#svcs.get(key);

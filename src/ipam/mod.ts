@@ -31,6 +31,12 @@ export type {
   ServiceSummary,
 } from "./engine.ts";
 export { parseBlocks } from "./range.ts";
+export { FileModeLbIpam } from "./file-mode.ts";
+export type { FileModeOptions } from "./file-mode.ts";
+export { decodeState, encodeState, loadState, saveState, STATE_FILE, StateFileError } from "./state-file.ts";
+export type { LbIpamState } from "./state-file.ts";
+export { POOL_CONFLICT, POOL_INVALID, POOL_IPS_AVAILABLE, POOL_IPS_TOTAL, POOL_IPS_USED, SERVICE_CONDITION, SERVICE_INVALID } from "./conditions.ts";
+export type { Condition } from "./conditions.ts";
 
 export interface PlanService {
   namespace: string;
