@@ -60,6 +60,8 @@ export function packAnnounce(
   pos: number,
   routes: ReadonlyMap<PrefixKey, Binding>,
   attrs: AttrSet,
+  /** false when nothing changed since the keys were queued (initial burst): skip the lookups. */
+  check = true,
 ): PackResult {
   let p = off + HEADER_LENGTH;
   out[p++] = 0; // withdrawn routes length
@@ -87,7 +89,7 @@ export function packAnnounce(
   const n = keys.length;
   while (pos < n) {
     const key = keys[pos];
-    if (routes.get(key)?.attrs !== attrs) {
+    if (check && routes.get(key)?.attrs !== attrs) {
       pos++;
       continue;
     }

@@ -31,6 +31,8 @@ interface Batch {
   attrs: AttrSet;
   keys: PrefixKey[];
   pos: number;
+  /** The family's generation when queued: while unchanged, every key is current. */
+  generation: number;
 }
 
 class FamilyOut {
@@ -45,6 +47,8 @@ class FamilyOut {
   eorPending = false;
   /** Reused while nothing else was announced in the same millisecond with the same set. */
   lastBinding: Binding | null = null;
+  /** Bumped by every change to `routes`. */
+  generation = 0;
 
   hasWork(): boolean {
     return this.eorPending || this.batches.length > 0 || this.pending.size > 0 || this.withdrawals.size > 0 || this.wKeys !== null;
@@ -73,7 +77,7 @@ class FamilyOut {
       }
       last.push(key);
     }
-    for (const [attrs, keys] of groups) this.batches.push({ attrs, keys, pos: 0 });
+    for (const [attrs, keys] of groups) this.batches.push({ attrs, keys, pos: 0, generation: this.generation });
   }
 }
 
@@ -133,7 +137,10 @@ export class AdjRibOut {
       }
       queue.add(key);
     }
-    if (changed > 0 && active) this.onWork();
+    if (changed > 0) {
+      fam.generation++;
+      if (active) this.onWork();
+    }
     return changed;
   }
 
@@ -151,7 +158,10 @@ export class AdjRibOut {
       fam.pending.get(old.attrs)?.delete(key);
       fam.withdrawals.add(key);
     }
-    if (changed > 0 && fam.active) this.onWork();
+    if (changed > 0) {
+      fam.generation++;
+      if (fam.active) this.onWork();
+    }
     return changed;
   }
 
@@ -250,7 +260,8 @@ export class AdjRibOut {
         }
         const batch = fam.batches[0];
         if (batch) {
-          const r = packAnnounce(out, off, max, f, enc.mpNextHop(f), enc.attributes(f, batch.attrs), batch.keys, batch.pos, fam.routes, batch.attrs);
+          const check = batch.generation !== fam.generation;
+          const r = packAnnounce(out, off, max, f, enc.mpNextHop(f), enc.attributes(f, batch.attrs), batch.keys, batch.pos, fam.routes, batch.attrs, check);
           if (r.written === 0 && r.pos < batch.keys.length) {
             // Attributes so large that not even one prefix fits: skip the set.
             this.oversized += batch.keys.length - r.pos;
@@ -265,7 +276,7 @@ export class AdjRibOut {
         if (!first.done) {
           const [attrs, keys] = first.value;
           fam.pending.delete(attrs);
-          fam.batches.push({ attrs, keys: [...keys], pos: 0 });
+          fam.batches.push({ attrs, keys: [...keys], pos: 0, generation: fam.generation });
           continue;
         }
         if (fam.eorPending) {

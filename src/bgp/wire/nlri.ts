@@ -77,7 +77,50 @@ export function keyToBytes(key: PrefixKey): Uint8Array {
   return out;
 }
 
-const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+/** Parses "a.b.c.d/len" without regex or allocation; null if it is not exactly that (no leading zeros). */
+function v4Key(text: string): PrefixKey | null | undefined {
+  const n = text.length;
+  let i = 0;
+  const b = [0, 0, 0, 0];
+  for (let part = 0; part < 5; part++) {
+    const start = i;
+    let v = 0;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+      i++;
+    }
+    const digits = i - start;
+    if (digits === 0 || digits > 3 || (digits > 1 && text.charCodeAt(start) === 48)) return part === 0 ? undefined : null;
+    const sep = i < n ? text.charCodeAt(i) : -1;
+    if (part < 3) {
+      if (sep !== 46 || v > 255) return sep === 58 || (part === 0 && sep !== 46) ? undefined : null; // '.', else maybe IPv6
+      b[part] = v;
+    } else if (part === 3) {
+      if (sep !== 47 || v > 255) return null; // '/'
+      b[3] = v;
+    } else {
+      if (i !== n || v > 32) return null;
+      const m = MASK[v & 7];
+      const fc = String.fromCharCode;
+      switch ((v + 7) >> 3) {
+        case 0:
+          return fc(v);
+        case 1:
+          return fc(v, b[0] & m);
+        case 2:
+          return fc(v, b[0], b[1] & m);
+        case 3:
+          return fc(v, b[0], b[1], b[2] & m);
+        default:
+          return fc(v, b[0], b[1], b[2], b[3] & m);
+      }
+    }
+    i++;
+  }
+  return null;
+}
 
 /**
  * The key of a prefix given as text ("10.0.0.0/24", "fd00::/64"); null when
@@ -85,14 +128,9 @@ const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
  * ParseCIDR rules); they are cleared. IPv4 takes a fast path without bigint.
  */
 export function keyFromText(text: string): PrefixKey | null {
-  const m = V4.exec(text);
-  if (m) {
-    const a = +m[1], b = +m[2], c = +m[3], d = +m[4], len = +m[5];
-    if (a > 255 || b > 255 || c > 255 || d > 255 || len > 32) return null;
-    // Go's netip refuses leading zeros; keep the same rule as src/net/ip.ts.
-    if (/(^|\.)0\d/.test(text.slice(0, text.indexOf("/")))) return null;
-    return keyAt(Uint8Array.of(a, b, c, d), 0, len);
-  }
+  const k = v4Key(text);
+  if (k !== undefined) return k;
+  if (!text.includes(":")) return null;
   const p = parsePrefix(text);
   return p === null ? null : keyFromPrefix(p);
 }
