@@ -463,7 +463,7 @@ describe("Session: connection collision (RFC 4271 §6.8)", () => {
     await out.next(MessageType.Open);
     const inc = t.transport.dial(179, "127.0.0.2");
     await inc.next(MessageType.Open);
-    inc.sendOpen({ routerId: "10.0.0.0" === "" ? "" : "9.0.0.9" });
+    inc.sendOpen({ routerId: "9.0.0.9" });
     await inc.until(() => inc.notifications().length > 0, "incoming dumped");
     expect(inc.notifications()[0]).toMatchObject({ code: 6, subcode: 7 });
     out.sendOpen({ routerId: "9.0.0.9" });
