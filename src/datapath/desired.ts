@@ -19,8 +19,8 @@ import type { Service, ServicePort } from "../control/schemas/service.ts";
 import { externalTrafficPolicy, internalTrafficPolicy, serviceKey } from "../control/schemas/service.ts";
 import type { EndpointSlice } from "../control/schemas/endpoint-slice.ts";
 import { isActiveEndpoint, SERVICE_NAME_LABEL } from "../control/schemas/endpoint-slice.ts";
-import { canonicalIP, parseIP } from "../net/ip.ts";
-import { backendSortKey, frontendId } from "./layout.ts";
+import { canonicalIP, formatIP, parseIP } from "../net/ip.ts";
+import { backendSortKey, frontendId, parseCanonicalV4 } from "./layout.ts";
 import type { Backend, Frontend, Protocol } from "./layout.ts";
 
 export interface DesiredFrontend {
@@ -42,7 +42,7 @@ type AddressKind = "cluster" | "external";
 function frontendAddresses(svc: Service): { address: string; kind: AddressKind }[] {
   const out = new Map<string, AddressKind>();
   const add = (text: string | undefined, kind: AddressKind) => {
-    const ip = text && text !== "None" ? canonicalIP(text) : null;
+    const ip = !text || text === "None" ? null : parseCanonicalV4(text) !== undefined ? text : canonicalIP(text);
     if (ip && !out.has(ip)) out.set(ip, kind);
   };
   for (const ip of svc.spec.clusterIPs ?? [svc.spec.clusterIP]) add(ip, "cluster");
@@ -67,14 +67,21 @@ function portCandidates(sp: ServicePort, slices: readonly EndpointSlice[], nodeN
     if (port === undefined) continue;
     for (const ep of slice.endpoints) {
       if (!isActiveEndpoint(ep)) continue;
-      const ip = parseIP(ep.addresses[0]);
-      if (!ip) continue;
-      const backend = { address: canonicalIP(ep.addresses[0])!, port };
+      const text = ep.addresses[0];
+      let family: 4 | 6 = 4;
+      let address = text;
+      if (parseCanonicalV4(text) === undefined) {
+        const ip = parseIP(text);
+        if (!ip) continue;
+        family = ip.family;
+        address = formatIP(ip);
+      }
+      const backend = { address, port };
       const key = backendSortKey(backend);
       const local = nodeName !== undefined && ep.nodeName === nodeName;
       const seen = byKey.get(key);
       if (seen) seen.local ||= local;
-      else byKey.set(key, { backend, family: ip.family, local, key });
+      else byKey.set(key, { backend, family, local, key });
     }
   }
   return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

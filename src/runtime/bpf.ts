@@ -99,12 +99,43 @@ export function lookupElem(fd: number, key: Uint8Array, value: Uint8Array, what:
   return true;
 }
 
+/** Elements per bpf_map_lookup_batch call: far more than a hash bucket ever holds. */
+const BATCH = 4096;
+
 /**
- * Every (key, value) of a hash map, as copies. Elements deleted while the
- * walk runs may be skipped, which is fine for herald: it is the only writer
- * of the maps it walks.
+ * Every (key, value) of a hash map, as copies: in batches
+ * (bpf_map_lookup_batch, one syscall per 4096 elements), or one element at a
+ * time where the kernel has no batch operations for the map. herald is the
+ * only writer of the maps it walks, so nothing moves during the walk.
  */
 export function dumpMap(fd: number, keySize: number, valueSize: number, what: string): [Uint8Array, Uint8Array][] {
+  const lib = libbpf();
+  const out: [Uint8Array, Uint8Array][] = [];
+  // For hash maps the batch token is a 4-byte bucket index; for others, a key.
+  const token = new Uint8Array(Math.max(keySize, 8));
+  let inBatch: Uint8Array | null = null;
+  const count = new Uint8Array(4);
+  const countView = new DataView(count.buffer);
+  for (;;) {
+    const keys = new Uint8Array(BATCH * keySize);
+    const values = new Uint8Array(BATCH * valueSize);
+    countView.setUint32(0, BATCH, true);
+    const r = lib.bpf_map_lookup_batch(fd, inBatch, token, keys, values, count, null);
+    if (r < 0 && r !== -2 && inBatch === null && (r === -22 || r === -95 || r === -524)) {
+      return dumpMapByKey(fd, keySize, valueSize, what); // EINVAL/EOPNOTSUPP/ENOTSUPP: no batch ops
+    }
+    if (r < 0 && r !== -2) throw new ErrnoError(`walk ${what}`, -r);
+    const n = countView.getUint32(0, true);
+    for (let i = 0; i < n; i++) {
+      out.push([keys.slice(i * keySize, (i + 1) * keySize), values.slice(i * valueSize, (i + 1) * valueSize)]);
+    }
+    if (r === -2) return out; // ENOENT: that was the last batch
+    inBatch = token.slice();
+  }
+}
+
+/** The same walk with bpf_map_get_next_key and a lookup per element. */
+export function dumpMapByKey(fd: number, keySize: number, valueSize: number, what: string): [Uint8Array, Uint8Array][] {
   const lib = libbpf();
   const out: [Uint8Array, Uint8Array][] = [];
   let prev: Uint8Array | null = null;

@@ -66,6 +66,8 @@ export const LIBBPF = {
   bpf_map_lookup_elem: { params: ["i32", "buffer", "buffer"], result: "i32" },
   bpf_map_delete_elem: { params: ["i32", "buffer"], result: "i32" },
   bpf_map_get_next_key: { params: ["i32", "buffer", "buffer"], result: "i32" },
+  /** (fd, in_batch, out_batch, keys, values, count in/out, opts) */
+  bpf_map_lookup_batch: { params: ["i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"], result: "i32" },
   /** The ELF image must stay put until load: it is given as malloc'd memory, not a JS buffer. */
   bpf_object__open_mem: { params: ["pointer", "usize", "buffer"], result: "pointer" },
   bpf_object__load: { params: ["pointer"], result: "i32" },

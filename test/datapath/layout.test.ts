@@ -9,6 +9,7 @@ import {
   encodeFrontendKey,
   encodeFrontendValue,
   encodeSlot,
+  parseCanonicalV4,
 } from "../../src/datapath/layout.ts";
 
 const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
@@ -47,5 +48,16 @@ describe("layout", () => {
       { address: "fd00::1", port: 1 },
     ].map(backendSortKey);
     expect([...keys].sort()).toEqual([keys[3], keys[1], keys[2], keys[0], keys[4]]);
+  });
+});
+
+describe("parseCanonicalV4()", () => {
+  it("accepts canonical dotted quads only, as net/ip.ts does", () => {
+    expect(parseCanonicalV4("10.0.0.1")).toBe(0x0a000001);
+    expect(parseCanonicalV4("255.255.255.255")).toBe(0xffffffff);
+    expect(parseCanonicalV4("0.0.0.0")).toBe(0);
+    for (const bad of ["010.0.0.1", "1.2.3", "1.2.3.4.5", "256.1.1.1", "1..2.3", "1.2.3.", "a.b.c.d", "::1", ""]) {
+      expect(parseCanonicalV4(bad)).toBeUndefined();
+    }
   });
 });
