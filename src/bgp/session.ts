@@ -379,12 +379,13 @@ export class Session {
     if (c !== this.#conn) return;
     switch (type) {
       case MessageType.Open:
+        // An OPEN after OpenSent is an FSM error whatever it holds (RFC 6608).
+        if (this.#fsm.state !== "opensent") return this.#dispatch({ type: "open-received" });
         try {
           c.open = decodeOpen(buf, body, end);
         } catch (e) {
           return this.#messageError(c, e as NotificationError, (e as NotificationError).code === ErrorCode.MessageHeader ? "header-error" : "open-error");
         }
-        if (this.#fsm.state !== "opensent") return this.#dispatch({ type: "open-received" }); // FSM error
         return this.#onOpen(c);
       case MessageType.Keepalive:
         return this.#dispatch({ type: "keepalive-received" });
