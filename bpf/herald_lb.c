@@ -92,6 +92,10 @@ struct {
 	__uint(max_entries, 1);
 } revnat SEC(".maps");
 
+/* Packets the program leaves alone, and those it translated, go on down the
+ * tc filter chain (TC_ACT_UNSPEC) so other filters still see them. */
+#define PASS TC_ACT_UNSPEC
+
 #define IP4_CSUM_OFF (ETH_HLEN + offsetof(struct iphdr, check))
 #define IP4_SRC_OFF (ETH_HLEN + offsetof(struct iphdr, saddr))
 #define IP4_DST_OFF (ETH_HLEN + offsetof(struct iphdr, daddr))
@@ -278,9 +282,9 @@ static __always_inline int handle(struct __sk_buff *skb, int v6)
 	if (v6) {
 		struct ipv6hdr ip6;
 		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip6, sizeof(ip6)) < 0)
-			return TC_ACT_OK;
+			return PASS;
 		if (ip6.nexthdr != IPPROTO_TCP && ip6.nexthdr != IPPROTO_UDP)
-			return TC_ACT_OK;
+			return PASS;
 		__builtin_memcpy(flow.src, &ip6.saddr, 16);
 		__builtin_memcpy(flow.dst, &ip6.daddr, 16);
 		flow.proto = ip6.nexthdr;
@@ -288,18 +292,18 @@ static __always_inline int handle(struct __sk_buff *skb, int v6)
 	} else {
 		struct iphdr ip;
 		if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0)
-			return TC_ACT_OK;
+			return PASS;
 		if (ip.protocol != IPPROTO_TCP && ip.protocol != IPPROTO_UDP)
-			return TC_ACT_OK;
+			return PASS;
 		if (ip.frag_off & bpf_htons(0x3fff)) /* MF or an offset: fragments pass */
-			return TC_ACT_OK;
+			return PASS;
 		set_mapped(flow.src, ip.saddr);
 		set_mapped(flow.dst, ip.daddr);
 		flow.proto = ip.protocol;
 		l4 = ETH_HLEN + ip.ihl * 4;
 	}
 	if (load_ports(skb, l4, &flow) < 0)
-		return TC_ACT_OK;
+		return PASS;
 
 	/* A reply from a backend: give it the frontend's address and port back. */
 	struct lb_addr_port *frontend = bpf_map_lookup_elem(&revnat, &flow);
@@ -308,7 +312,7 @@ static __always_inline int handle(struct __sk_buff *skb, int v6)
 		int err = v6 ? rewrite6(skb, flow.proto, l4, 0, flow.src, fe.addr, flow.sport, fe.port)
 			     : rewrite4(skb, flow.proto, l4, 0, *(__be32 *)(flow.src + 12), *(__be32 *)(fe.addr + 12),
 					flow.sport, fe.port);
-		return err < 0 ? TC_ACT_SHOT : TC_ACT_OK;
+		return err < 0 ? TC_ACT_SHOT : PASS;
 	}
 
 	struct lb_frontend_key key = {};
@@ -317,7 +321,7 @@ static __always_inline int handle(struct __sk_buff *skb, int v6)
 	key.proto = flow.proto;
 	struct lb_frontend *fe = bpf_map_lookup_elem(&services, &key);
 	if (!fe)
-		return TC_ACT_OK;
+		return PASS;
 
 	struct lb_ct_entry entry = {};
 	const struct lb_addr_port *be = pick_backend(&flow, fe, &entry);
@@ -327,7 +331,7 @@ static __always_inline int handle(struct __sk_buff *skb, int v6)
 	int err = v6 ? rewrite6(skb, flow.proto, l4, 1, flow.dst, entry.backend.addr, flow.dport, entry.backend.port)
 		     : rewrite4(skb, flow.proto, l4, 1, *(__be32 *)(flow.dst + 12), *(__be32 *)(entry.backend.addr + 12),
 				flow.dport, entry.backend.port);
-	return err < 0 ? TC_ACT_SHOT : TC_ACT_OK;
+	return err < 0 ? TC_ACT_SHOT : PASS;
 }
 
 SEC("tc")
@@ -337,7 +341,7 @@ int herald_lb(struct __sk_buff *skb)
 		return handle(skb, 0);
 	if (skb->protocol == bpf_htons(ETH_P_IPV6))
 		return handle(skb, 1);
-	return TC_ACT_OK;
+	return PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";
