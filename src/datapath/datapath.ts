@@ -117,6 +117,8 @@ export class Datapath {
   #ranges = new Map<string, Range>();
   #slots: SlotAllocator;
   #claims = new FrontendClaims();
+  /** Frontends whose last write failed: retried with every later change. */
+  #retry = new Set<string>();
   #program: LoadedProgram | undefined;
   #attached = new Map<string, { device: string; netns?: string }>();
   #closed = false;
@@ -228,9 +230,18 @@ export class Datapath {
 
   #applyTouched(touched: Set<string>): ApplyResult {
     this.#assertOpen();
+    for (const id of this.#retry) touched.add(id);
     const changes: [string, DesiredFrontend | null][] = [];
     for (const id of touched) changes.push([id, this.#claims.resolve(id)]);
     const result = this.#apply(changes);
+    if (result.failed.length && (result.deleted || result.upserted)) {
+      // Slots freed at the end of this apply may be what the failed ones lacked.
+      const again = this.#apply(result.failed.map((f) => [f.frontend, this.#claims.resolve(f.frontend)] as const));
+      result.upserted += again.upserted;
+      result.deleted += again.deleted;
+      result.failed = again.failed;
+    }
+    this.#retry = new Set(result.failed.map((f) => f.frontend));
     result.conflicts = this.#claims.conflicts(touched);
     for (const c of result.conflicts) {
       this.#log.warn("Frontend claimed by several Services; the first wins", { frontend: c.frontend, services: c.services });

@@ -208,7 +208,7 @@ describe("Datapath maps", () => {
     expect(bigger.opened.recreated[0].reason).toBe("max entries is 256, expected 512");
   });
 
-  it("reports a full backends map per frontend and keeps the rest", () => {
+  it("reports a full backends map per frontend, keeps the rest, and retries later", () => {
     const dp = open(freshDir("full"), { sizes: { frontends: 16, backendSlots: 3, flows: 16 } });
     const a = service({ name: "a", clusterIPs: ["10.96.1.1"], ports: [{ port: 80 }] });
     const b = service({ name: "b", clusterIPs: ["10.96.1.2"], ports: [{ port: 80 }] });
@@ -219,6 +219,9 @@ describe("Datapath maps", () => {
     expect(r.upserted).toBe(1);
     expect(r.failed).toEqual([{ frontend: "10.96.1.2|80|TCP", error: "Cannot store 2 backends: the backends map has 1 free slots of 3 in one piece or less" }]);
     expect(agreed(dp).size).toBe(1);
+    // Once slots are free again, the next change retries the failed frontend.
+    expect(dp.deleteService("default/a")).toMatchObject({ upserted: 1, deleted: 1, failed: [] });
+    expect(agreed(dp)).toEqual(new Map([["10.96.1.2|80|TCP", ["10.2.0.1|80", "10.2.0.2|80"]]]));
   });
 
   it("lets the first Service win a frontend two Services claim, and hands it over on delete", () => {
