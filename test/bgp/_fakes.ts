@@ -333,11 +333,6 @@ export class RawPeer {
     return open;
   }
 
-  async lastOf(type: MessageType): Promise<Msg> {
-    const all = this.of(type);
-    return all[all.length - 1];
-  }
-
   /** The NOTIFICATIONs received so far, decoded. */
   notifications(): Array<{ code: number; subcode: number; data: Uint8Array }> {
     return this.of(MessageType.Notification).map((m) => decodeNotification(m.bytes, HEADER_LENGTH, m.bytes.length));
