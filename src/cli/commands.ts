@@ -4,9 +4,11 @@
  */
 import { registerCommand } from "./main.ts";
 import { versionCommand } from "./version.ts";
+import { collectCommand } from "./collect.ts";
 import { planCommand } from "./plan.ts";
 import { validateCommand } from "./validate.ts";
 
 registerCommand("version", "print version, commit, runtime and build date", versionCommand);
 registerCommand("plan", "dry run: what a node would run and advertise, and the LB-IPAM result, from manifests", planCommand);
 registerCommand("validate", "check manifests offline: errors with file:line and field, warnings for silent traps", validateCommand);
+registerCommand("collect", "passive BGP route collector: accepts any peer and prints what it announces", collectCommand);
