@@ -7,7 +7,7 @@
  *
  * Backend lists are stored once per distinct content and shared, with a
  * reference count, by every frontend that has that list (a Service's
- * LoadBalancer IP and cluster IP usually do).
+ * LoadBalancer IP and cluster IP usually do); see table.ts.
  *
  * @example
  * ```ts
@@ -33,7 +33,6 @@ import { desiredFrontends, serviceFrontends, slicesByService } from "./desired.t
 import type { DesiredFrontend, DesiredOptions } from "./desired.ts";
 import {
   BACKEND_VALUE_SIZE,
-  backendSortKey,
   decodeBackend,
   decodeFrontendKey,
   decodeFrontendValue,
@@ -47,12 +46,12 @@ import {
   frontendId,
   SLOT_KEY_SIZE,
 } from "./layout.ts";
-import type { Backend, Frontend } from "./layout.ts";
+import type { Backend, Frontend, SlotRange } from "./layout.ts";
 import { DEFAULT_MAP_SIZES, openMaps } from "./maps.ts";
 import type { MapName, MapSizes } from "./maps.ts";
-import { planChanges } from "./plan.ts";
 import { PROGRAM_NAME, readProgramObject } from "./program.ts";
-import { SlotAllocator } from "./slots.ts";
+import { ServiceTable } from "./table.ts";
+import type { ApplyOutcome, MapWriter } from "./table.ts";
 
 export const DEFAULT_PIN_DIR = "/sys/fs/bpf/herald";
 
@@ -72,30 +71,9 @@ export interface DatapathEntry {
   backends: Backend[];
 }
 
-export interface ApplyResult {
-  /** Frontends written (added or moved to another backend list). */
-  upserted: number;
-  deleted: number;
-  unchanged: number;
-  /** Frontends left as they were because a write failed, and why. */
-  failed: { frontend: string; error: string }[];
+export interface ApplyResult extends ApplyOutcome {
   /** Frontends claimed by several Services (the first `namespace/name` wins). */
   conflicts: { frontend: string; services: string[] }[];
-}
-
-interface Range {
-  content: string;
-  first: number;
-  count: number;
-  backends: readonly Backend[];
-  refs: number;
-  /** Whether this range's slots are herald's to delete and reuse. */
-  owned: boolean;
-}
-
-interface Held {
-  frontend: Frontend;
-  content: string;
 }
 
 export interface AttachOptions {
@@ -113,9 +91,7 @@ export class Datapath {
   #fds: Record<MapName, number>;
   #log: Logger;
   #options: DesiredOptions;
-  #held = new Map<string, Held>();
-  #ranges = new Map<string, Range>();
-  #slots: SlotAllocator;
+  #table: ServiceTable;
   #claims = new FrontendClaims();
   /** Frontends whose last write failed: retried with every later change. */
   #retry = new Set<string>();
@@ -134,9 +110,13 @@ export class Datapath {
     for (const r of maps.recreated) {
       this.#log.warn("Recreated BPF map with a different layout", { map: r.name, reason: r.reason });
     }
-    this.#slots = new SlotAllocator(sizes.backendSlots);
+    this.#table = new ServiceTable(kernelWriter(this.#fds), sizes.backendSlots);
     try {
-      this.#adopt();
+      const { frontends, slots } = this.#dump();
+      const orphans = this.#table.adopt(frontends, slots);
+      if (frontends.length || orphans) {
+        this.#log.info("Reopened BPF service maps", { frontends: frontends.length, orphanSlots: orphans });
+      }
     } catch (err) {
       this.close();
       throw err;
@@ -154,49 +134,17 @@ export class Datapath {
     return new Datapath(pinDir, { ...DEFAULT_MAP_SIZES, ...options.sizes }, options, mounted);
   }
 
-  /**
-   * Rebuilds the in-memory state from the maps (agent restart). Frontends
-   * pointing at the same slots share one range; a range whose slots are
-   * missing or out of order gets a content no desired list can equal, so the
-   * first sync rewrites it. Slots no frontend points at are deleted.
-   */
-  #adopt(): void {
+  /** The services and backends maps as the kernel holds them. */
+  #dump(): { frontends: [Frontend, SlotRange][]; slots: Map<number, Backend> } {
     const slots = new Map<number, Backend>();
     for (const [k, v] of dumpMap(this.#fds.backends, SLOT_KEY_SIZE, BACKEND_VALUE_SIZE, "backends map")) {
       slots.set(decodeSlot(k), decodeBackend(v));
     }
-    const byLocation = new Map<string, Range>();
+    const frontends: [Frontend, SlotRange][] = [];
     for (const [k, v] of dumpMap(this.#fds.services, FRONTEND_KEY_SIZE, FRONTEND_VALUE_SIZE, "services map")) {
-      const frontend = decodeFrontendKey(k);
-      const { first, count } = decodeFrontendValue(v);
-      const location = `${first}:${count}`;
-      let range = byLocation.get(location);
-      if (!range) {
-        const backends: Backend[] = [];
-        for (let i = 0; i < count && slots.has(first + i); i++) backends.push(slots.get(first + i)!);
-        const keys = backends.map(backendSortKey);
-        const sorted = keys.every((key, i) => i === 0 || keys[i - 1] < key);
-        let content = backends.length === count && sorted ? keys.join("") : `stale:${location}`;
-        if (this.#ranges.has(content)) content = `stale:${location}`;
-        const owned = count > 0 && this.#slots.reserve(first, count);
-        range = { content, first, count, backends, refs: 0, owned };
-        byLocation.set(location, range);
-        this.#ranges.set(content, range);
-      }
-      range.refs++;
-      this.#held.set(frontendId(frontend), { frontend, content: range.content });
+      frontends.push([decodeFrontendKey(k), decodeFrontendValue(v)]);
     }
-    let orphans = 0;
-    for (const slot of slots.keys()) {
-      if (this.#slots.reserve(slot, 1)) {
-        this.#slots.release(slot, 1);
-        deleteElem(this.#fds.backends, encodeSlot(slot), `orphan backend slot ${slot}`);
-        orphans++;
-      }
-    }
-    if (this.#held.size || orphans) {
-      this.#log.info("Reopened BPF service maps", { frontends: this.#held.size, ranges: this.#ranges.size, orphanSlots: orphans });
-    }
+    return { frontends, slots };
   }
 
   /**
@@ -212,7 +160,7 @@ export class Datapath {
       if (!desired.has(key)) for (const id of this.#claims.set(key, undefined)) touched.add(id);
     }
     // Leftovers from before a restart that no Service claims.
-    for (const id of this.#held.keys()) if (!this.#claims.has(id)) touched.add(id);
+    for (const id of this.#table.ids()) if (!this.#claims.has(id)) touched.add(id);
     return this.#applyTouched(touched);
   }
 
@@ -233,10 +181,10 @@ export class Datapath {
     for (const id of this.#retry) touched.add(id);
     const changes: [string, DesiredFrontend | null][] = [];
     for (const id of touched) changes.push([id, this.#claims.resolve(id)]);
-    const result = this.#apply(changes);
+    const result: ApplyResult = { ...this.#table.apply(changes), conflicts: [] };
     if (result.failed.length && (result.deleted || result.upserted)) {
       // Slots freed at the end of this apply may be what the failed ones lacked.
-      const again = this.#apply(result.failed.map((f) => [f.frontend, this.#claims.resolve(f.frontend)] as const));
+      const again = this.#table.apply(result.failed.map((f) => [f.frontend, this.#claims.resolve(f.frontend)] as const));
       result.upserted += again.upserted;
       result.deleted += again.deleted;
       result.failed = again.failed;
@@ -252,143 +200,31 @@ export class Datapath {
     return result;
   }
 
-  /** Applies changes in the safe order; records what actually ran, even on failures. */
-  #apply(changes: Iterable<readonly [string, DesiredFrontend | null]>): ApplyResult {
-    const plan = planChanges(this.#held, this.#ranges, changes);
-    const result: ApplyResult = { upserted: 0, deleted: 0, unchanged: plan.unchanged, failed: [], conflicts: [] };
-    const broken = new Map<string, string>();
-    const maybeFree = new Set<string>();
-
-    // 1. New backend lists into fresh slots.
-    for (const [content, backends] of plan.newRanges) {
-      try {
-        this.#ranges.set(content, this.#writeRange(content, backends));
-        maybeFree.add(content); // in case no flip ends up using it
-      } catch (err) {
-        broken.set(content, err instanceof Error ? err.message : String(err));
-      }
-    }
-    // 2. Point frontends at their lists, one atomic update each.
-    for (const want of plan.flips) {
-      const reason = broken.get(want.content);
-      if (reason !== undefined) {
-        result.failed.push({ frontend: want.id, error: reason });
-        continue;
-      }
-      const range = this.#ranges.get(want.content)!;
-      try {
-        updateElem(
-          this.#fds.services,
-          encodeFrontendKey(want.frontend),
-          encodeFrontendValue(range),
-          `frontend ${want.id} to the services map`,
-        );
-      } catch (err) {
-        result.failed.push({ frontend: want.id, error: err instanceof Error ? err.message : String(err) });
-        continue;
-      }
-      range.refs++;
-      const old = this.#held.get(want.id);
-      if (old) this.#unref(old.content, maybeFree);
-      this.#held.set(want.id, { frontend: want.frontend, content: want.content });
-      result.upserted++;
-    }
-    // 3. Frontends no Service wants.
-    for (const id of plan.deletes) {
-      const old = this.#held.get(id)!;
-      try {
-        deleteElem(this.#fds.services, encodeFrontendKey(old.frontend), `frontend ${id} from the services map`);
-      } catch (err) {
-        result.failed.push({ frontend: id, error: err instanceof Error ? err.message : String(err) });
-        continue;
-      }
-      this.#held.delete(id);
-      this.#unref(old.content, maybeFree);
-      result.deleted++;
-    }
-    // 4. Only now free the slots nothing points at.
-    for (const content of maybeFree) {
-      const range = this.#ranges.get(content);
-      if (range && range.refs === 0) this.#freeRange(range);
-    }
-    return result;
-  }
-
-  #unref(content: string, maybeFree: Set<string>): void {
-    const range = this.#ranges.get(content);
-    if (!range) return;
-    range.refs--;
-    if (range.refs <= 0) maybeFree.add(content);
-  }
-
-  #writeRange(content: string, backends: readonly Backend[]): Range {
-    if (backends.length === 0) return { content, first: 0, count: 0, backends, refs: 0, owned: false };
-    const first = this.#slots.allocate(backends.length);
-    if (first === undefined) {
-      throw new Error(
-        `Cannot store ${backends.length} backends: the backends map has ${this.#slots.freeSlots} free slots of ${this.sizes.backendSlots} in one piece or less`,
-      );
-    }
-    let written = 0;
-    try {
-      for (; written < backends.length; written++) {
-        updateElem(this.#fds.backends, encodeSlot(first + written), encodeBackend(backends[written]), `backend slot ${first + written}`);
-      }
-    } catch (err) {
-      for (let i = 0; i < written; i++) deleteElem(this.#fds.backends, encodeSlot(first + i), `backend slot ${first + i}`);
-      this.#slots.release(first, backends.length);
-      throw err;
-    }
-    return { content, first, count: backends.length, backends, refs: 0, owned: true };
-  }
-
-  #freeRange(range: Range): void {
-    this.#ranges.delete(range.content);
-    if (!range.owned) return;
-    for (let i = 0; i < range.count; i++) {
-      deleteElem(this.#fds.backends, encodeSlot(range.first + i), `backend slot ${range.first + i}`);
-    }
-    this.#slots.release(range.first, range.count);
-  }
-
   /** What herald holds (and has written), sorted by frontend. */
   entries(): DatapathEntry[] {
-    const out: DatapathEntry[] = [];
-    for (const { frontend, content } of this.#held.values()) {
-      out.push({ frontend, backends: [...(this.#ranges.get(content)?.backends ?? [])] });
-    }
-    return sortEntries(out);
+    return sortEntries([...this.#table.entries()]);
   }
 
   /** What the kernel maps hold, read back through libbpf, sorted by frontend. */
   readMaps(): DatapathEntry[] {
     this.#assertOpen();
-    const slots = new Map<number, Backend>();
-    for (const [k, v] of dumpMap(this.#fds.backends, SLOT_KEY_SIZE, BACKEND_VALUE_SIZE, "backends map")) {
-      slots.set(decodeSlot(k), decodeBackend(v));
-    }
+    const { frontends, slots } = this.#dump();
     const out: DatapathEntry[] = [];
-    for (const [k, v] of dumpMap(this.#fds.services, FRONTEND_KEY_SIZE, FRONTEND_VALUE_SIZE, "services map")) {
-      const { first, count } = decodeFrontendValue(v);
+    for (const [frontend, { first, count }] of frontends) {
       const backends: Backend[] = [];
       for (let i = 0; i < count; i++) {
         const be = slots.get(first + i);
-        if (!be) throw new Error(`Cannot read frontend ${frontendId(decodeFrontendKey(k))}: backend slot ${first + i} is missing`);
+        if (!be) throw new Error(`Cannot read frontend ${frontendId(frontend)}: backend slot ${first + i} is missing`);
         backends.push(be);
       }
-      out.push({ frontend: decodeFrontendKey(k), backends });
+      out.push({ frontend, backends });
     }
     return sortEntries(out);
   }
 
   /** Counts for logs and metrics. */
   stats(): { frontends: number; backendLists: number; slotsUsed: number; slotsFree: number } {
-    return {
-      frontends: this.#held.size,
-      backendLists: this.#ranges.size,
-      slotsUsed: this.sizes.backendSlots - this.#slots.freeSlots,
-      slotsFree: this.#slots.freeSlots,
-    };
+    return this.#table.stats();
   }
 
   /**
@@ -438,6 +274,17 @@ export class Datapath {
   #assertOpen(): void {
     if (this.#closed) throw new Error(`Cannot use the datapath at "${this.pinDir}": it is closed`);
   }
+}
+
+/** Writes go to the pinned maps, one element per call (each update is atomic for the program). */
+function kernelWriter(fds: Record<MapName, number>): MapWriter {
+  return {
+    putBackend: (slot, be) => updateElem(fds.backends, encodeSlot(slot), encodeBackend(be), `backend slot ${slot}`),
+    deleteBackend: (slot) => void deleteElem(fds.backends, encodeSlot(slot), `backend slot ${slot}`),
+    putFrontend: (f, range) =>
+      updateElem(fds.services, encodeFrontendKey(f), encodeFrontendValue(range), `frontend ${frontendId(f)} to the services map`),
+    deleteFrontend: (f) => void deleteElem(fds.services, encodeFrontendKey(f), `frontend ${frontendId(f)} from the services map`),
+  };
 }
 
 function sortEntries(entries: DatapathEntry[]): DatapathEntry[] {
