@@ -34,7 +34,7 @@ class Recorder implements MapWriter {
     this.#do(`del slot ${slot}`, () => this.backends.delete(slot));
   }
   putFrontend(f: Frontend, r: SlotRange) {
-    this.#do(`put ${f.address} -> ${r.first}+${r.count}`, () => this.frontends.set(frontendId(f), r));
+    this.#do(`put ${f.address} -> ${r.first}+${r.count}`, () => this.frontends.set(frontendId(f), { first: r.first, count: r.count }));
   }
   deleteFrontend(f: Frontend) {
     this.#do(`del ${f.address}`, () => this.frontends.delete(frontendId(f)));
