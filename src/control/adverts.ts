@@ -72,7 +72,6 @@ export function serviceRuleFor(ctx: Pick<AdvertContext, "rules">, advert: Cilium
 
 /** The route group of every peer that uses this PeerConfig. */
 export function peerConfigGroup(pc: CiliumBGPPeerConfig, ctx: AdvertContext): RouteGroup {
-  const name = pc.metadata.name;
   // Later entries for the same family replace earlier ones (a map keyed by family).
   const byFamily = new Map<string, NonNullable<CiliumBGPPeerConfig["spec"]["families"]>[number]>();
   for (const f of pc.spec.families ?? []) byFamily.set(`${f.afi}/${f.safi}`, f);
@@ -83,23 +82,25 @@ export function peerConfigGroup(pc: CiliumBGPPeerConfig, ctx: AdvertContext): Ro
   const selected = new Map<RouteFamily, string[]>();
   const emptyReason = new Map<RouteFamily, string>();
 
+  const fams = new Map<RouteFamily, { advertisements?: unknown }>();
   for (const fam of byFamily.values()) {
     const family = familyOfAfi(fam.afi);
     if (family === null || fam.safi !== "unicast") continue; // only unicast carries routes
     families.push(family);
+    fams.set(family, fam);
     const rules: ServiceRule[] = [];
     const table = new Map<string, Map<string, Contribution>>();
     serviceRules.set(family, rules);
     staticRoutes.set(family, table);
     if (fam.advertisements == null) {
-      emptyReason.set(family, `CiliumBGPPeerConfig "${name}" family ${family} has no advertisements selector, so nothing is advertised for it (E2)`);
+      emptyReason.set(family, `its ${family} entry has no advertisements selector, so nothing is advertised for that family`);
       selected.set(family, []);
       continue;
     }
     const adverts = selectedAdvertisements(ctx, fam.advertisements);
     selected.set(family, adverts.map((a) => a.metadata.name));
     if (adverts.length === 0) {
-      emptyReason.set(family, `no CiliumBGPAdvertisement has labels matching CiliumBGPPeerConfig "${name}" family ${family} advertisements selector (E1)`);
+      emptyReason.set(family, `no CiliumBGPAdvertisement has labels matching its ${family} advertisements selector`);
       continue;
     }
     let podCIDR: { attrs: RouteAttributes; adverts: string[] } | null = null;
@@ -191,7 +192,12 @@ export function peerConfigGroup(pc: CiliumBGPPeerConfig, ctx: AdvertContext): Ro
       }
     }
   }
-  return { key: `pc:${name}`, families, serviceRules, staticRoutes, selected, emptyReason };
+  // Groups are shared by every PeerConfig that selects the same advertisements
+  // per family: their peers get identical routes (E1), so one table serves all.
+  const fam = (f: RouteFamily) =>
+    !emptyReason.has(f) ? selected.get(f)!.join(",") : selected.get(f)!.length === 0 && fams.get(f)?.advertisements == null ? "!no-selector" : "!no-match";
+  const key = "adv:" + families.map((f) => `${f}=${fam(f)}`).join(";");
+  return { key, families, serviceRules, staticRoutes, selected, emptyReason };
 }
 
 /** Parses CIDR texts, skipping bad ones (schemas already checked them). */

@@ -9,13 +9,13 @@
  * `desiredState()` (desired.ts) is the same computation from scratch; the
  * tests check that both agree after every step.
  */
-import { parsePrefix, type IPPrefix } from "../net/ip.ts";
+import { parsePrefix } from "../net/ip.ts";
 import { mergeAttributes, type RouteAttributes, withOrigin } from "./attributes.ts";
 import type { Contribution, RouteGroup } from "./groups.ts";
 import { buildModel, type Model } from "./model.ts";
 import type { InstanceModel } from "./peers.ts";
 import { unicastFamilies } from "./peers.ts";
-import { addSummaries, type EndpointSummary, serviceAddresses, servicePrefix, sliceService, sliceSummary } from "./services.ts";
+import { addSummaries, type EndpointSummary, NO_ENDPOINTS, type ServiceAddresses, serviceAddresses, servicePrefix, sliceService, sliceSummary } from "./services.ts";
 import type { Resource, ResourceKind } from "./schemas/mod.ts";
 import type { EndpointSlice } from "./schemas/endpoint-slice.ts";
 import type { Service } from "./schemas/service.ts";
@@ -73,32 +73,58 @@ const KIND_FIELD: Record<ResourceKind, [keyof Resources, boolean]> = {
 const objectKey = (kind: ResourceKind, name: string, namespace: string | undefined) =>
   KIND_FIELD[kind][1] ? `${namespace ?? "default"}/${name}` : name;
 
+/** A prefix's contributors: one (the common case, no Map) or several. */
+type Row = { readonly who: string; readonly c: Contribution } | Map<string, Contribution>;
+
 /** One (group, family) table: contributions per prefix, and the merged routes. */
 class TableState {
   readonly routes = new Map<string, Route>();
-  readonly #contributors = new Map<string, Map<string, Contribution>>();
-  readonly #dirty = new Set<string>();
+  readonly #contributors = new Map<string, Row>();
+  /** Prefixes touched since the last flush; null while loading from scratch (all are). */
+  #dirty: string[] | null = null;
 
   constructor(readonly family: RouteFamily) {}
 
   set(prefix: string, who: string, c: Contribution): void {
-    let row = this.#contributors.get(prefix);
-    if (!row) this.#contributors.set(prefix, row = new Map());
-    row.set(who, c);
-    this.#dirty.add(prefix);
+    const row = this.#contributors.get(prefix);
+    if (row === undefined || (!(row instanceof Map) && row.who === who)) {
+      this.#contributors.set(prefix, { who, c });
+    } else if (row instanceof Map) {
+      row.set(who, c);
+    } else {
+      this.#contributors.set(prefix, new Map([[row.who, row.c], [who, c]]));
+    }
+    this.#dirty?.push(prefix);
   }
 
   remove(prefix: string, who: string): void {
     const row = this.#contributors.get(prefix);
-    if (!row?.delete(who)) return;
-    if (row.size === 0) this.#contributors.delete(prefix);
-    this.#dirty.add(prefix);
+    if (row === undefined) return;
+    if (!(row instanceof Map)) {
+      if (row.who !== who) return;
+      this.#contributors.delete(prefix);
+    } else {
+      if (!row.delete(who)) return;
+      if (row.size === 1) {
+        const [only] = row;
+        this.#contributors.set(prefix, { who: only[0], c: only[1] });
+      }
+    }
+    this.#dirty?.push(prefix);
   }
 
-  /** Rebuilds the routes of changed prefixes; returns (prefix, before, after) for each. */
+  /** Rebuilds the routes of changed prefixes (all of them the first time); returns each change. */
   flush(): Array<{ prefix: string; before: Route | undefined; after: Route | undefined }> {
+    if (this.#dirty === null) {
+      for (const [prefix, row] of this.#contributors) this.routes.set(prefix, buildRoute(prefix, this.family, row));
+      this.#dirty = [];
+      return [];
+    }
     const out = [];
+    const seen = new Set<string>();
     for (const prefix of this.#dirty) {
+      if (seen.has(prefix)) continue;
+      seen.add(prefix);
       const before = this.routes.get(prefix);
       const row = this.#contributors.get(prefix);
       const after = row ? buildRoute(prefix, this.family, row) : undefined;
@@ -106,10 +132,20 @@ class TableState {
       else this.routes.delete(prefix);
       out.push({ prefix, before, after });
     }
-    this.#dirty.clear();
+    this.#dirty = [];
     return out;
   }
 }
+
+const routeOf = (prefix: string, family: RouteFamily, a: RouteAttributes, sources: readonly RouteSource[]): Route => ({
+  prefix,
+  family,
+  origin: a.origin,
+  communities: a.communities,
+  largeCommunities: a.largeCommunities,
+  localPreference: a.localPreference,
+  sources,
+});
 
 /**
  * Several contributors to one prefix (aggregates, or one address from two
@@ -117,11 +153,8 @@ class TableState {
  * Contributors are taken in key order so the result does not depend on
  * arrival order.
  */
-function buildRoute(prefix: string, family: RouteFamily, row: Map<string, Contribution>): Route {
-  if (row.size === 1) {
-    const c = row.values().next().value as Contribution;
-    return { prefix, family, ...c.attributes, sources: c.sources };
-  }
+function buildRoute(prefix: string, family: RouteFamily, row: Row): Route {
+  if (!(row instanceof Map)) return routeOf(prefix, family, row.c.attributes, row.c.sources);
   const keys = [...row.keys()].sort();
   let attrs: RouteAttributes | null = null;
   const sources: RouteSource[] = [];
@@ -130,7 +163,7 @@ function buildRoute(prefix: string, family: RouteFamily, row: Map<string, Contri
     attrs = attrs === null ? c.attributes : mergeAttributes(attrs, c.attributes);
     sources.push(...c.sources);
   }
-  return { prefix, family, ...attrs!, sources };
+  return routeOf(prefix, family, attrs!, sources);
 }
 
 interface ServiceEntry {
@@ -138,6 +171,16 @@ interface ServiceEntry {
   readonly prefix: string;
   readonly contribution: Contribution;
 }
+
+interface Hit {
+  readonly table: TableState;
+  readonly prefix: string;
+  readonly type: ServiceAddressType;
+  attrs: RouteAttributes;
+  readonly names: string[];
+}
+
+const NOTHING: { entries: ServiceEntry[]; issues: ControlIssue[] } = Object.freeze({ entries: [], issues: [] });
 
 const tableKey = (group: RouteGroup, family: RouteFamily) => `${group.key}|${family}`;
 
@@ -150,6 +193,8 @@ export class ControlEngine {
   readonly #sliceOwner = new Map<string, string>();
   #model!: Model;
   #tables = new Map<string, TableState>();
+  /** rule id → the tables (and their group) it feeds. */
+  #ruleTables = new Map<number, Array<{ group: RouteGroup; table: TableState }>>();
   /** group key → the (instance, peer) pairs using it. */
   #groupPeers = new Map<string, Array<{ instance: string; peer: string }>>();
   #serviceEntries = new Map<string, ServiceEntry[]>();
@@ -264,6 +309,10 @@ export class ControlEngine {
         this.#tables.set(tableKey(group, family), t);
       }
     }
+    this.#ruleTables = new Map();
+    for (const [id, usages] of this.#model.usages) {
+      this.#ruleTables.set(id, usages.map((u) => ({ group: u.group, table: this.#tables.get(tableKey(u.group, u.family))! })));
+    }
     for (const inst of this.#model.instances) {
       for (const p of inst.peers) {
         if (!p.group) continue;
@@ -318,60 +367,71 @@ export class ControlEngine {
     const ns = svc.metadata.namespace;
     const name = svc.metadata.name;
     const rules = m.ruleIndex.matches(serviceLabels(svc.metadata.labels, name, ns));
-    if (rules.length === 0) return { entries: [], issues: [] };
-    const endpoints = addSummaries(this.#endpoints.get(key)?.values() ?? []);
-    const evals = new Map<ServiceAddressType, ReturnType<typeof serviceAddresses>>();
-    const issues: ControlIssue[] = [];
-    // table → prefix → addressType → { attrs, advert names }
-    type PerType = Map<ServiceAddressType, { attrs: RouteAttributes; names: Set<string> }>;
-    const acc = new Map<TableState, Map<string, PerType>>();
+    if (rules.length === 0) return NOTHING;
+    const slices = this.#endpoints.get(key);
+    const endpoints = slices ? addSummaries(slices.values()) : NO_ENDPOINTS;
+    const evals: Partial<Record<ServiceAddressType, ServiceAddresses>> = {};
+    let issues: ControlIssue[] | undefined;
+    // One hit per (table, prefix, address type); usually a handful per Service.
+    const hits: Hit[] = [];
     for (const rule of rules) {
-      for (const { group, family } of m.usages.get(rule.id) ?? []) {
-        const table = this.#tables.get(tableKey(group, family))!;
-        const want = family === "ipv4/unicast" ? 4 : 6;
+      for (const { group, table } of this.#ruleTables.get(rule.id) ?? []) {
+        const want = table.family === "ipv4/unicast" ? 4 : 6;
         for (const type of rule.addressTypes) {
-          let ev = evals.get(type);
+          let ev = evals[type];
           if (!ev) {
-            ev = serviceAddresses(svc, type, endpoints, m.options);
-            evals.set(type, ev);
+            ev = evals[type] = serviceAddresses(svc, type, endpoints, m.options);
             for (const bad of ev.invalid) {
-              issues.push({ level: "warning", rule: "E12", message: `Service ${key}: ${type} "${bad}" is not an IP address: skipped` });
+              (issues ??= []).push({ level: "warning", rule: "E12", message: `Service ${key}: ${type} "${bad}" is not an IP address: skipped` });
             }
           }
           if (ev.skipped) continue;
-          let rows = acc.get(table);
-          if (!rows) acc.set(table, rows = new Map());
           for (const addr of ev.ips) {
-            if (addr.ip.family !== want) continue; // E5
+            if (addr.family !== want) continue; // E5
             const prefix = servicePrefix(addr, rule, ev.policy);
             let attrs = rule.attributes;
             if (type === "LoadBalancerIP" && m.options.legacyOriginAttribute) attrs = withOrigin(attrs, "incomplete");
-            if (group.servicePrefixAttributes) attrs = group.servicePrefixAttributes(prefixOfText(prefix), attrs);
-            let row = rows.get(prefix);
-            if (!row) rows.set(prefix, row = new Map());
-            const cur = row.get(type);
-            // E19: statements with the same match are merged.
-            if (!cur) row.set(type, { attrs, names: new Set([rule.advertisement]) });
+            if (group.servicePrefixAttributes) attrs = group.servicePrefixAttributes(parsePrefix(prefix)!, attrs);
+            const same = hits.find((h) => h.table === table && h.prefix === prefix && h.type === type);
+            if (!same) hits.push({ table, prefix, type, attrs, names: [rule.advertisement] });
             else {
-              cur.attrs = mergeAttributes(cur.attrs, attrs);
-              cur.names.add(rule.advertisement);
+              same.attrs = mergeAttributes(same.attrs, attrs); // E19: same match, merged
+              if (!same.names.includes(rule.advertisement)) same.names.push(rule.advertisement);
             }
           }
         }
       }
     }
+    // Group the hits of one (table, prefix) into one contribution, sources by address type.
     const entries: ServiceEntry[] = [];
-    for (const [table, rows] of acc) {
-      for (const [prefix, types] of rows) {
-        let merged: RouteAttributes | null = null;
-        const sources: RouteSource[] = [...types].sort((a, b) => a[0] < b[0] ? -1 : 1).map(([addressType, { attrs, names }]) => {
-          merged = merged === null ? attrs : mergeAttributes(merged, attrs);
-          return { kind: "Service", name, namespace: ns, addressType, advertisements: [...names].sort(), attributes: attrs };
-        });
-        entries.push({ table, prefix, contribution: { attributes: merged!, sources } });
+    const done = new Array<boolean>(hits.length).fill(false);
+    for (let i = 0; i < hits.length; i++) {
+      if (done[i]) continue;
+      const { table, prefix } = hits[i];
+      const group: Hit[] = [];
+      for (let j = i; j < hits.length; j++) {
+        if (!done[j] && hits[j].table === table && hits[j].prefix === prefix) {
+          done[j] = true;
+          group.push(hits[j]);
+        }
       }
+      if (group.length > 1) group.sort((a, b) => a.type < b.type ? -1 : 1);
+      let merged: RouteAttributes | null = null;
+      const sources: RouteSource[] = [];
+      for (const h of group) {
+        merged = merged === null ? h.attrs : mergeAttributes(merged, h.attrs);
+        sources.push({
+          kind: "Service",
+          name,
+          namespace: ns,
+          addressType: h.type,
+          advertisements: h.names.length > 1 ? h.names.sort() : h.names,
+          attributes: h.attrs,
+        });
+      }
+      entries.push({ table, prefix, contribution: { attributes: merged!, sources } });
     }
-    return { entries, issues };
+    return { entries, issues: issues ?? [] };
   }
 
   #updateService(key: string): RouteChange[] {
@@ -411,6 +471,3 @@ export function sameOnWire(a: Route, b: Route): boolean {
     a.localPreference === b.localPreference;
 }
 
-function prefixOfText(text: string): IPPrefix {
-  return parsePrefix(text)!;
-}

@@ -114,10 +114,11 @@ function serviceWhyNot(
   family: RouteFamily,
   input: ControlInput,
   endpoints: ReturnType<typeof addSummaries>,
+  peerConfig: string | null,
 ): Reason[] {
   const out: Reason[] = [];
   const empty = group.emptyReason.get(family);
-  if (empty) return [r("E1, E2", empty)];
+  if (empty) return [r("E1, E2", `${peerConfig ? `CiliumBGPPeerConfig "${peerConfig}": ` : ""}${empty}`)];
   const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
   const labels = serviceLabels(svc.metadata.labels, svc.metadata.name, svc.metadata.namespace);
   const selected = group.selected.get(family) ?? [];
@@ -133,7 +134,7 @@ function serviceWhyNot(
       for (const type of e.service?.addresses ?? []) {
         const ev = serviceAddresses(svc, type, endpoints, resolveOptions(input.options));
         if (ev.skipped) out.push(r(ev.skipped.rule, `${at} selects Service ${key}, but its ${type} is not announced: ${ev.skipped.reason}`));
-        else if (!ev.ips.some((x) => (x.ip.family === 4) === (family === "ipv4/unicast"))) {
+        else if (!ev.ips.some((x) => (x.family === 4) === (family === "ipv4/unicast"))) {
           out.push(r("E5", `${at} selects Service ${key}, but it has no ${family === "ipv4/unicast" ? "IPv4" : "IPv6"} ${type}`));
         }
       }
@@ -217,7 +218,7 @@ export function explain(input: ControlInput, query: ExplainQuery, precomputed?: 
         const group = pm?.group;
         const reasons: Reason[] = [];
         if (!group) reasons.push(r("D5, E2", `peer ${peer.name} has no advertisements`));
-        else if (svc) reasons.push(...serviceWhyNot(svc, group, family, input, endpoints));
+        else if (svc) reasons.push(...serviceWhyNot(svc, group, family, input, endpoints, peer.peerConfig));
         else if (target) {
           const want = family === "ipv4/unicast" ? 4 : 6;
           if (target.family !== want) continue; // E5: the other family's table
@@ -226,11 +227,14 @@ export function explain(input: ControlInput, query: ExplainQuery, precomputed?: 
             [...(s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip), ...(s.spec.externalIPs ?? []), ...(s.spec.clusterIPs ?? [s.spec.clusterIP])]
               .some((ip) => ip && parseIP(ip) && formatIP(parseIP(ip)!) === text)
           );
-          for (const o of owners) reasons.push(...serviceWhyNot(o, group, family, input, addSummaries(
-            input.resources.endpointSlices.filter((s) => sliceService(s) === `${o.metadata.namespace}/${o.metadata.name}`).map((s) => sliceSummary(s, input.node.name)),
-          )));
+          for (const o of owners) {
+            reasons.push(...serviceWhyNot(o, group, family, input, addSummaries(
+              input.resources.endpointSlices.filter((s) => sliceService(s) === `${o.metadata.namespace}/${o.metadata.name}`).map((s) => sliceSummary(s, input.node.name)),
+            ), peer.peerConfig));
+          }
           if (facts.podCIDRs.some((p) => p.family === target!.family && prefixContains(p, { family: p.family, value: target!.addr }))) {
-            reasons.push(r("E9", group.emptyReason.get(family) ?? `the PodCIDR is not selected for ${family}: no PodCIDR advertisement among ${(group.selected.get(family) ?? []).join(", ") || "none"} (or ipam mode "${model.options.ipamMode}" has no PodCIDR reconciler)`));
+            const empty = group.emptyReason.get(family);
+            reasons.push(r("E9", empty ? `CiliumBGPPeerConfig "${peer.peerConfig}": ${empty}` : `the PodCIDR is not selected for ${family}: no PodCIDR advertisement among ${(group.selected.get(family) ?? []).join(", ") || "none"} (or ipam mode "${model.options.ipamMode}" has no PodCIDR reconciler)`));
           }
           if (reasons.length === 0) {
             reasons.push(r("E1", `no Service, PodCIDR, pod IP pool or interface of node ${state.node} advertised to ${peer.name} covers ${query.prefix}`));

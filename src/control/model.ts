@@ -128,6 +128,7 @@ export function buildModel(input: ControlInput): Model {
     issues,
   };
   const groups = new Map<string, RouteGroup>();
+  const byPeerConfig = new Map<string, RouteGroup>();
   const ctx: ModelContext = {
     nodeName: input.node.name,
     nodeIPv4: facts.nodeIPv4,
@@ -137,9 +138,14 @@ export function buildModel(input: ControlInput): Model {
     secrets: new Map(r.secrets.map((s) => [`${s.metadata.namespace}/${s.metadata.name}`, s])),
     issues,
     groupFor(pc: CiliumBGPPeerConfig): RouteGroup {
-      const key = `pc:${pc.metadata.name}`;
-      let g = groups.get(key);
-      if (!g) groups.set(key, g = peerConfigGroup(pc, advert));
+      let g = byPeerConfig.get(pc.metadata.name);
+      if (!g) {
+        g = peerConfigGroup(pc, advert);
+        // PeerConfigs selecting the same advertisements share one group.
+        g = groups.get(g.key) ?? g;
+        groups.set(g.key, g);
+        byPeerConfig.set(pc.metadata.name, g);
+      }
       return g;
     },
   };

@@ -4,7 +4,7 @@
  * endpoints, zero backends, aggregation; and the index that finds the rules
  * whose selector may match a Service without trying every rule.
  */
-import { formatIP, formatPrefix, type IPAddress, parseIP, prefixOf } from "../net/ip.ts";
+import { formatIP, formatPrefix, parseIP, prefixOf } from "../net/ip.ts";
 import { selectorMatches, type Labels } from "./selector.ts";
 import { BGP_LOAD_BALANCER_CLASS, type ServiceAddressType } from "./schemas/advertisement.ts";
 import { type EndpointSlice, isActiveEndpoint, SERVICE_NAME_LABEL } from "./schemas/endpoint-slice.ts";
@@ -52,10 +52,19 @@ export interface AddressOptions {
   readonly noServiceEndpointsRoutable: boolean;
 }
 
+/** One Service address: canonical text and family; IPv4 also as a u32 for fast masking. */
+export interface ServiceAddress {
+  readonly text: string;
+  readonly family: 4 | 6;
+  /** IPv4 value (u32), or -1 for IPv6. */
+  readonly v4: number;
+  /** The host route: "<text>/32" or "<text>/128". */
+  readonly host: string;
+}
+
 export interface ServiceAddresses {
   readonly addressType: ServiceAddressType;
-  /** Addresses and their canonical text. */
-  readonly ips: ReadonlyArray<{ ip: IPAddress; text: string }>;
+  readonly ips: readonly ServiceAddress[];
   /** The traffic policy this address kind follows (E15). */
   readonly policy: "Cluster" | "Local";
   /** Why none are announced from this node, when that is the case. */
@@ -64,14 +73,60 @@ export interface ServiceAddresses {
   readonly invalid: readonly string[];
 }
 
+/**
+ * Dotted quad → u32 without allocating, or -1. Same rules as net/ip.ts
+ * (no leading zeros), so the text is already canonical when this succeeds.
+ */
+function fastV4(text: string): number {
+  let value = 0;
+  let part = -1;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (part < 0 || dots === 3) return -1;
+      value = value * 256 + part;
+      part = -1;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return -1; // leading zero
+      part = part < 0 ? c - 48 : part * 10 + c - 48;
+      if (++digits > 3 || part > 255) return -1;
+    } else {
+      return -1;
+    }
+  }
+  if (dots !== 3 || part < 0) return -1;
+  return value * 256 + part;
+}
+
+/** Parses an address as written in a Service; null when it is not one. */
+export function serviceAddress(raw: string): ServiceAddress | null {
+  const text = raw.trim();
+  const v4 = fastV4(text);
+  if (v4 >= 0) return { text, family: 4, v4, host: `${text}/32` };
+  if (text.includes("%")) return null;
+  const ip = parseIP(text);
+  if (ip === null) return null;
+  const canonical = formatIP(ip);
+  return ip.family === 4
+    ? { text: canonical, family: 4, v4: Number(ip.value), host: `${canonical}/32` }
+    : { text: canonical, family: 6, v4: -1, host: `${canonical}/128` };
+}
+
 function raw(svc: Service, type: ServiceAddressType): string[] {
   const spec = svc.spec;
   if (spec.type === "ExternalName") return [];
   switch (type) {
-    case "LoadBalancerIP":
+    case "LoadBalancerIP": {
       // Cilium makes LoadBalancer frontends only for type LoadBalancer (E13).
       if (spec.type !== "LoadBalancer") return [];
-      return (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => !!ip);
+      const out: string[] = [];
+      for (const i of svc.status?.loadBalancer?.ingress ?? []) if (i.ip) out.push(i.ip);
+      return out;
+    }
     case "ExternalIP":
       return spec.externalIPs ?? [];
     case "ClusterIP":
@@ -88,21 +143,14 @@ export function serviceAddresses(
   options: AddressOptions,
 ): ServiceAddresses {
   const policy = type === "ClusterIP" ? internalTrafficPolicy(svc) : externalTrafficPolicy(svc);
-  const ips: { ip: IPAddress; text: string }[] = [];
-  const invalid: string[] = [];
-  const seen = new Set<string>();
+  const ips: ServiceAddress[] = [];
+  let invalid: string[] | undefined;
   for (const text of raw(svc, type)) {
-    const ip = parseIP(text.trim());
-    if (ip === null || text.includes("%")) {
-      invalid.push(text);
-      continue;
-    }
-    const canonical = formatIP(ip);
-    if (seen.has(canonical)) continue;
-    seen.add(canonical);
-    ips.push({ ip, text: canonical });
+    const a = serviceAddress(text);
+    if (a === null) (invalid ??= []).push(text);
+    else if (!ips.some((x) => x.text === a.text)) ips.push(a);
   }
-  const result = (skipped: ServiceAddresses["skipped"]): ServiceAddresses => ({ addressType: type, ips, policy, skipped, invalid });
+  const result = (skipped: ServiceAddresses["skipped"]): ServiceAddresses => ({ addressType: type, ips, policy, skipped, invalid: invalid ?? [] });
   if (type === "LoadBalancerIP") {
     const cls = svc.spec.loadBalancerClass;
     if (cls !== undefined && cls !== BGP_LOAD_BALANCER_CLASS) {
@@ -135,14 +183,17 @@ export function serviceAddresses(
  * length, except under a Local traffic policy (always the host route).
  */
 export function servicePrefix(
-  addr: { ip: IPAddress; text: string },
+  addr: ServiceAddress,
   rule: Pick<ServiceRule, "aggregationIPv4" | "aggregationIPv6">,
   policy: "Cluster" | "Local",
 ): string {
-  const host = addr.ip.family === 4 ? 32 : 128;
-  const agg = policy === "Local" ? null : addr.ip.family === 4 ? rule.aggregationIPv4 : rule.aggregationIPv6;
-  if (agg === null || agg === host) return `${addr.text}/${host}`;
-  return formatPrefix(prefixOf(addr.ip, agg));
+  const agg = policy === "Local" ? null : addr.family === 4 ? rule.aggregationIPv4 : rule.aggregationIPv6;
+  if (agg === null) return addr.host;
+  if (addr.family === 4) {
+    const masked = agg === 0 ? 0 : addr.v4 - (addr.v4 % 2 ** (32 - agg));
+    return `${Math.floor(masked / 16777216)}.${Math.floor(masked / 65536) % 256}.${Math.floor(masked / 256) % 256}.${masked % 256}/${agg}`;
+  }
+  return formatPrefix(prefixOf(parseIP(addr.text)!, agg));
 }
 
 /**
@@ -154,16 +205,24 @@ export class RuleIndex {
   readonly #general: ServiceRule[] = [];
 
   constructor(rules: Iterable<ServiceRule>) {
-    for (const rule of rules) {
-      const first = Object.entries(rule.selector.matchLabels ?? {})[0];
-      if (first === undefined) {
-        this.#general.push(rule);
-        continue;
-      }
-      const key = `${first[0]}\u0000${first[1]}`;
+    const file = (key: string, rule: ServiceRule) => {
       const list = this.#byLabel.get(key);
       if (list) list.push(rule);
       else this.#byLabel.set(key, [rule]);
+    };
+    for (const rule of rules) {
+      const first = Object.entries(rule.selector.matchLabels ?? {})[0];
+      if (first !== undefined) {
+        file(`${first[0]}\u0000${first[1]}`, rule);
+        continue;
+      }
+      // An `In` requirement also pins the key to a few values.
+      const inReq = rule.selector.matchExpressions?.find((e) => e.operator === "In");
+      if (inReq) {
+        for (const v of new Set(inReq.values)) file(`${inReq.key}\u0000${v}`, rule);
+        continue;
+      }
+      this.#general.push(rule);
     }
   }
 
@@ -173,7 +232,7 @@ export class RuleIndex {
     for (const rule of this.#general) if (selectorMatches(rule.selector, labels)) out.push(rule);
     for (const key in labels) {
       const list = this.#byLabel.get(`${key}\u0000${labels[key]}`);
-      if (list) for (const rule of list) if (selectorMatches(rule.selector, labels)) out.push(rule);
+      if (list) for (const rule of list) if (!out.includes(rule) && selectorMatches(rule.selector, labels)) out.push(rule);
     }
     return out.length > 1 ? out.sort((a, b) => a.id - b.id) : out;
   }
