@@ -120,6 +120,13 @@ export abstract class DaemonBase implements BgpDaemon {
   readonly neighbors: ResolvedNeighbor[];
   /** BGP listen port (set by `prepare()`); undefined with `listen: false`. */
   port: number | undefined;
+  /**
+   * Export only the daemon's own routes (default). GoBGP and FRR honour
+   * false (they then export everything they hold); benchmarks with one
+   * neighbour turn it off so FRR is not handed a million-entry prefix-list.
+   * Set before `start()`.
+   */
+  exportOwnOnly = true;
   /** Originated routes by prefix; survives restarts. */
   protected readonly originated = new Map<string, OriginatedRoute>();
   #process: ManagedProcess | undefined;

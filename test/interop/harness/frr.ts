@@ -125,8 +125,10 @@ export class FrrDaemon extends DaemonBase {
       return { r, line: `  network ${r.prefix}${rm ? ` route-map ${rm}` : ""}` };
     });
     for (const rm of this.#routeMaps.values()) lines.push(rm, "!");
-    lines.push(...own.map((r) => prefixListEntry(r.prefix, this.#seqFor(r.prefix))));
-    lines.push(`ip prefix-list ${OWN_LIST.v4} seq ${LAST_SEQ} deny any`, `ipv6 prefix-list ${OWN_LIST.v6} seq ${LAST_SEQ} deny any`, "!");
+    if (this.exportOwnOnly) {
+      for (const r of own) lines.push(prefixListEntry(r.prefix, this.#seqFor(r.prefix)));
+      lines.push(`ip prefix-list ${OWN_LIST.v4} seq ${LAST_SEQ} deny any`, `ipv6 prefix-list ${OWN_LIST.v6} seq ${LAST_SEQ} deny any`, "!");
+    }
     lines.push(`router bgp ${c.asn}`, ` bgp router-id ${c.routerId}`);
     lines.push(" no bgp ebgp-requires-policy", " no bgp network import-check", " no bgp default ipv4-unicast", " coalesce-time 0");
     if (this.neighbors.some((n) => isLoopback(n.address))) lines.push(" bgp allow-martian-nexthop");
@@ -138,9 +140,14 @@ export class FrrDaemon extends DaemonBase {
       const nbrs = this.neighbors.filter((n) => n.families.includes(family));
       const mine = networks.filter((x) => familyOf(x.r.prefix) === family);
       if (nbrs.length === 0 && mine.length === 0) continue;
-      lines.push(` address-family ${AF[family]}`, ...mine.map((x) => x.line));
+      // Loops, not push(...spread): a million networks would overflow the stack.
+      lines.push(` address-family ${AF[family]}`);
+      for (const x of mine) lines.push(x.line);
       const list = family === "ipv4-unicast" ? OWN_LIST.v4 : OWN_LIST.v6;
-      for (const n of nbrs) lines.push(`  neighbor ${n.address} activate`, `  neighbor ${n.address} prefix-list ${list} out`);
+      for (const n of nbrs) {
+        lines.push(`  neighbor ${n.address} activate`);
+        if (this.exportOwnOnly) lines.push(`  neighbor ${n.address} prefix-list ${list} out`);
+      }
       lines.push(" exit-address-family");
     }
     lines.push("exit", "!");
@@ -182,7 +189,7 @@ export class FrrDaemon extends DaemonBase {
     const out: Route[] = [];
     for (const f of families) {
       const json = await this.#json<{ routes?: Record<string, unknown[]> }>(`show bgp ${AF[f]} json detail`);
-      out.push(...parseFrrRoutes(json, f));
+      for (const r of parseFrrRoutes(json, f)) out.push(r);
     }
     return filterRoutes(out, query);
   }
@@ -205,7 +212,7 @@ export class FrrDaemon extends DaemonBase {
     for (const r of routes) {
       const rm = this.#routeMapFor(r);
       if (rm) cmds.push(...this.#routeMaps.get(rm)!.split("\n").map((s) => s.trim()));
-      if (!this.#listSeqs.has(r.prefix)) cmds.push(prefixListEntry(r.prefix, this.#seqFor(r.prefix)));
+      if (this.exportOwnOnly && !this.#listSeqs.has(r.prefix)) cmds.push(prefixListEntry(r.prefix, this.#seqFor(r.prefix)));
       networks[familyOf(r.prefix)].push(`network ${r.prefix}${rm ? ` route-map ${rm}` : ""}`);
     }
     cmds.push(`router bgp ${this.config.asn}`);

@@ -83,7 +83,7 @@ export class GobgpDaemon extends DaemonBase {
     out.push(`  port = ${this.port ?? -1}`);
     const addrs = this.listenAddresses;
     if (addrs && c.listen !== false) out.push(`  local-address-list = ${toml(addrs)}`);
-    out.push(
+    if (this.exportOwnOnly) out.push(
       "[global.apply-policy.config]",
       `  export-policy-list = ["harness-own-only"]`,
       `  default-export-policy = "reject-route"`,
