@@ -160,7 +160,7 @@ export function formatPlan({ json, state }: PlanResult): string {
       const addr = `${p.address}${p.peerPort !== 179 ? `:${p.peerPort}` : ""}${p.addressSource === "autoDiscovery" ? " (gateway)" : ""}`;
       rows.push(`  ${p.name}\t${addr}\t${p.peerASN || "any"}\t${p.timers.holdTimeSeconds}/${p.timers.keepAliveTimeSeconds}\t` +
         `${p.gracefulRestart.enabled ? `${p.gracefulRestart.restartTimeSeconds}s` : "off"}\t${p.ebgpMultihop > 1 ? p.ebgpMultihop : "off"}\t` +
-        `${p.peerConfig ?? "(defaults)"}\t${p.families.join(" ")}`);
+        `${p.peerConfig ?? (state.api === "v1" ? "-" : "(defaults)")}\t${p.families.join(" ")}`);
     }
     out.push(tabwrite(rows.join("\n")));
     for (const p of json.instances.find((i) => i.name === inst.name)!.peers) {

@@ -16,7 +16,8 @@ import { lintResources } from "../control/lint.ts";
 import { loadManifests, type LoadResult } from "../control/load.ts";
 import type { ManifestIssue } from "../control/schemas/mod.ts";
 
-const MANIFEST = /\.(ya?ml|json)$/i;
+/** Directory scans take what the file source reads; JSON manifests only when named. */
+const MANIFEST = /\.ya?ml$/i;
 
 async function listDir(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -31,7 +32,8 @@ async function listDir(dir: string): Promise<string[]> {
 
 /**
  * Reads manifest files: each PATH is a file (read whatever its name) or a
- * directory (its .yaml/.yml/.json files, recursively, hidden entries skipped).
+ * directory (its .yaml/.yml files, recursively, hidden entries skipped, as
+ * the file source reads it).
  */
 export async function readManifestFiles(paths: readonly string[]): Promise<Array<{ file: string; text: string }>> {
   const files: string[] = [];

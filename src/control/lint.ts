@@ -176,12 +176,12 @@ export function lintResources(load: LoadResult, options: LintOptions = {}): Mani
   // Overrides (B3).
   for (const ov of r.nodeConfigOverrides) {
     const lr = find(ov);
-    const instances = new Map(r.clusterConfigs.flatMap((c) => c.spec.bgpInstances.map((i) => [i.name, i] as const)));
+    const all = r.clusterConfigs.flatMap((c) => c.spec.bgpInstances);
     ov.spec.bgpInstances.forEach((oi, i) => {
-      const inst = instances.get(oi.name);
-      if (r.clusterConfigs.length && !inst) warn(lr, ["spec", "bgpInstances", i, "name"], "B3", `no CiliumBGPClusterConfig has an instance named "${oi.name}": this override is ignored`);
+      const same = all.filter((inst) => inst.name === oi.name);
+      if (r.clusterConfigs.length && same.length === 0) warn(lr, ["spec", "bgpInstances", i, "name"], "B3", `no CiliumBGPClusterConfig has an instance named "${oi.name}": this override is ignored`);
       (oi.peers ?? []).forEach((op, j) => {
-        if (inst && !(inst.peers ?? []).some((p) => p.name === op.name)) {
+        if (same.length && !same.some((inst) => (inst.peers ?? []).some((p) => p.name === op.name))) {
           warn(lr, ["spec", "bgpInstances", i, "peers", j, "name"], "B3", `instance "${oi.name}" has no peer "${op.name}": this peer override is ignored`);
         }
         if (op.localPort !== undefined) warn(lr, ["spec", "bgpInstances", i, "peers", j, "localPort"], "B3", "peers[].localPort has no effect (Cilium does not propagate it)");
