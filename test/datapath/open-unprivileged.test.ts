@@ -1,12 +1,12 @@
 /**
  * Where the kernel refuses BPF, the agent gets one clear reason and goes on
- * without the datapath: the agent's open path run as an unprivileged user
- * (setpriv: uid nobody, no capabilities), under the test's own runtime.
+ * without the datapath: the agent's open path run without capabilities
+ * (setpriv: root's capabilities dropped and not regained on exec, so the
+ * checkout stays readable wherever it is), under the test's own runtime.
  */
 import { describe, expect, it } from "vitest";
 import { execFile } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { scriptArgv } from "../interop/harness/runtime.ts";
 import { pinDirFor } from "./_fixtures.ts";
@@ -14,12 +14,9 @@ import { pinDirFor } from "./_fixtures.ts";
 const fixture = fileURLToPath(new URL("./fixtures/open-datapath.ts", import.meta.url));
 
 function runUnprivileged(pinDir: string): Promise<{ ok: boolean; reason?: string }> {
-  const home = mkdtempSync(`${tmpdir()}/herald-unpriv-`);
-  chmodSync(home, 0o777); // the runtime's caches (DENO_DIR) go here
-  const argv = ["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "env", `HOME=${home}`, `DENO_DIR=${home}`, ...scriptArgv(fixture, [pinDir])];
+  const argv = ["--securebits=+noroot,+noroot_locked", "--bounding-set=-all", "--inh-caps=-all", "--", ...scriptArgv(fixture, [pinDir])];
   return new Promise((resolve, reject) => {
     execFile("setpriv", argv, { encoding: "utf8" }, (err, stdout, stderr) => {
-      rmSync(home, { recursive: true, force: true });
       if (err) return reject(new Error(`${err.message}\n${stderr}`));
       resolve(JSON.parse(stdout.trim().split("\n").pop()!));
     });
