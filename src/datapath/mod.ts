@@ -22,3 +22,4 @@ export type { Backend, Frontend, Protocol } from "./layout.ts";
 export { DEFAULT_MAP_SIZES } from "./maps.ts";
 export type { MapSizes } from "./maps.ts";
 export { buildProgramObject, defaultObjectPath } from "./program.ts";
+export { defaultRouteDevices } from "./devices.ts";

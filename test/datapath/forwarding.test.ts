@@ -15,6 +15,7 @@ import { buildProgramObject } from "../../src/datapath/program.ts";
 import { queryTcIngress, interfaceIndex } from "../../src/runtime/bpf-program.ts";
 import { withNetns } from "../../src/runtime/netns.ts";
 import { TC_FILTER } from "../../src/datapath/datapath.ts";
+import { defaultRouteDevices } from "../../src/datapath/devices.ts";
 import { echoClientJs, echoServerJs, Netns } from "./_netns.ts";
 import { pinDirFor, removePinDir, service, slice } from "./_fixtures.ts";
 
@@ -83,6 +84,11 @@ describe("herald_lb (tc ingress)", () => {
     withNetns(`/run/netns/${L}`, () => {
       for (const dev of ["l0", "l1"]) expect(queryTcIngress(interfaceIndex(dev), TC_FILTER)).toBeGreaterThan(0);
     });
+  });
+
+  it("defaultRouteDevices() reads the routes of the namespace it runs in", () => {
+    expect(withNetns(`/run/netns/${C}`, () => defaultRouteDevices())).toEqual(["c0"]);
+    expect(withNetns(`/run/netns/${L}`, () => defaultRouteDevices())).toEqual([]);
   });
 
   it("forwards TCP to a LoadBalancer IPv4 address to every backend, and the reply comes from the frontend", async () => {
