@@ -153,14 +153,14 @@ export function lintResources(load: LoadResult, options: LintOptions = {}): Mani
     if (nodes.length) {
       const selected = nodes.filter((n) => matchesOrEverything(cc.spec.nodeSelector, n.labels));
       if (selected.length === 0) warn(lr, ["spec", "nodeSelector"], "B7", `nodeSelector ${sel(cc.spec.nodeSelector)} matches none of the ${nodes.length} Nodes given (NoMatchingNode)`);
-      for (const n of selected) ownersByNode.set(n.name, [...(ownersByNode.get(n.name) ?? []), cc]);
+      for (const n of selected) ownersByNode.set(`node ${n.name}`, [...(ownersByNode.get(`node ${n.name}`) ?? []), cc]);
     }
   }
   if (nodes.length === 0) {
     // Without Nodes, two configs collide for sure when their selectors are equal (or both absent).
     const bySelector = new Map<string, CiliumBGPClusterConfig[]>();
     for (const cc of r.clusterConfigs) bySelector.set(sel(cc.spec.nodeSelector), [...(bySelector.get(sel(cc.spec.nodeSelector)) ?? []), cc]);
-    for (const list of bySelector.values()) if (list.length > 1) ownersByNode.set("(every node they select)", list);
+    for (const list of bySelector.values()) if (list.length > 1) ownersByNode.set("identical nodeSelector", list);
   }
   const reported = new Set<string>();
   for (const [node, list] of ownersByNode) {
