@@ -39,6 +39,7 @@ export const LIBC = {
   poll: { params: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
   eventfd: { params: ["u32", "i32"], result: "i32" },
   write: { params: ["i32", "buffer", "usize"], result: "isize" },
+  read: { params: ["i32", "buffer", "usize"], result: "isize" },
   /** open(2) with two arguments (no O_CREAT, so the variadic mode is never read). */
   open: { params: ["buffer", "i32"], result: "i32" },
   setns: { params: ["i32", "i32"], result: "i32" },

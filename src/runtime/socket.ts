@@ -6,6 +6,7 @@
  */
 import { lastErrno, libc } from "./ffi.ts";
 import { ErrnoError } from "./errno.ts";
+import { fdPoller } from "./fd-poller.ts";
 import {
   AF_INET,
   AF_INET6,
@@ -35,9 +36,6 @@ const IPV6_MINHOPCOUNT = 73;
 const IPPROTO_TCP = 6;
 const TCP_MD5SIG = 14;
 const EINPROGRESS = 115;
-const EFD_NONBLOCK = 0o4000;
-const EFD_CLOEXEC = 0o2000000;
-const POLLIN = 0x1;
 const POLLOUT = 0x4;
 
 export type SocketFamily = 4 | 6;
@@ -150,40 +148,8 @@ export function localAddress(fd: number): { ip: IPAddress; port: number } {
 
 /**
  * Resolves when `fd` becomes writable (a non-blocking connect finished,
- * either way), or rejects when `signal` aborts. poll(2) runs on a helper
- * thread; an eventfd wakes it on abort so nothing is left blocked.
+ * either way), or rejects when `signal` aborts (see fd-poller.ts).
  */
 export async function waitWritable(fd: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) throw new Error("Cannot connect: aborted");
-  const c = libc();
-  const wake = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake < 0) throw new ErrnoError("create an eventfd", lastErrno());
-  const onAbort = () => {
-    const one = new Uint8Array(8);
-    one[0] = 1;
-    c.write(wake, one, 8);
-  };
-  signal?.addEventListener("abort", onAbort, { once: true });
-  // struct pollfd { int fd; short events; short revents; } × 2
-  const fds = new Uint8Array(16);
-  const view = new DataView(fds.buffer);
-  view.setInt32(0, fd, true);
-  view.setInt16(4, POLLOUT, true);
-  view.setInt32(8, wake, true);
-  view.setInt16(12, POLLIN, true);
-  try {
-    for (let failures = 0;;) {
-      const n = await c.poll(fds, 2, -1);
-      if (n < 0) {
-        // errno lives on the helper thread; EINTR is the only expected failure.
-        if (++failures > 3) throw new Error(`Cannot wait for socket ${fd} to connect: poll failed`);
-        continue;
-      }
-      if (view.getInt16(14, true) !== 0 || signal?.aborted) throw new Error("Cannot connect: aborted");
-      if (view.getInt16(6, true) !== 0) return;
-    }
-  } finally {
-    signal?.removeEventListener("abort", onAbort);
-    c.close(wake);
-  }
+  await fdPoller.wait(fd, POLLOUT, signal);
 }

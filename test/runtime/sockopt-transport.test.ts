@@ -161,6 +161,24 @@ describe("createSockoptTransport()", () => {
       .toThrow(/aborted/);
   });
 
+  it("connects promptly while many other connects hang (one poll thread for all waits)", async () => {
+    // Peers that never answer: SYNs without the listener's MD5 key are dropped.
+    const { listener } = await listenEcho("127.0.0.1", new Map([["127.0.0.1", "k"]]));
+    const ac = new AbortController();
+    const hanging = Array.from({ length: 12 }, () =>
+      transport.connect({ remoteAddress: "127.0.0.1", remotePort: listener.port, signal: ac.signal }).catch((e: Error) => e.message)
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    const { port } = await echoServer("127.0.0.1");
+    const start = Date.now();
+    const s = await transport.connect({ remoteAddress: "127.0.0.1", remotePort: port });
+    cleanup.push(() => s.destroy());
+    expect(Date.now() - start).toBeLessThan(500);
+    expect(await echo(s, "through")).toBe("through");
+    ac.abort();
+    expect(new Set(await Promise.all(hanging))).toEqual(new Set(["Cannot connect: aborted"]));
+  });
+
   it("refuses bad options with clear errors", async () => {
     await expect(transport.connect({ remoteAddress: "not-an-ip", remotePort: 179 })).rejects.toThrow(
       'Cannot use peer address "not-an-ip": not an IP address',
