@@ -8,8 +8,8 @@
  * How the socket reaches node:net, under both runtimes (verified on Node 20
  * and Deno 2.9, see test/runtime/sockopt-transport.test.ts):
  * - active: socket() + options + bind + non-blocking connect() through libc,
- *   wait for it on a helper thread (poll), then adopt the *connected* fd with
- *   `new net.Socket({ fd })`. Deno adopts connected fds but, given an
+ *   wait for it (fd-poller.ts: one poll on a helper thread for all pending
+ *   connects), then adopt the *connected* fd with `new net.Socket({ fd })`. Deno adopts connected fds but, given an
  *   unconnected fd and `connect()`, silently closes it and opens its own
  *   socket, so the connect is always finished before adoption.
  * - passive: socket() + SO_REUSEADDR + MD5 keys per peer + bind + listen
