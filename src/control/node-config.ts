@@ -345,3 +345,29 @@ export function canonicalJSON(v: unknown): string {
       ? Object.fromEntries(Object.entries(value).sort(([a], [b]) => cmp(a, b)))
       : value);
 }
+
+/**
+ * PeerConfig conditions the leader writes (D9, §9.4): `cilium.io/MissingAuthSecret`
+ * True when `authSecretRef` names a Secret absent from the secrets namespace.
+ * Only with a secrets namespace and status reporting on; otherwise the
+ * conditions are removed (empty list).
+ */
+export function peerConfigConditions(
+  resources: Resources,
+  options: Pick<ControlOptions, "bgpSecretsNamespace" | "statusReport">,
+): Map<string, Condition[]> {
+  const out = new Map<string, Condition[]>();
+  const ns = options.bgpSecretsNamespace;
+  for (const pc of resources.peerConfigs) {
+    if (!options.statusReport || ns === "") {
+      out.set(pc.metadata.name, []);
+      continue;
+    }
+    const ref = pc.spec.authSecretRef;
+    const missing = ref !== undefined && !resources.secrets.some((s) => s.metadata.name === ref && s.metadata.namespace === ns);
+    out.set(pc.metadata.name, [
+      condition(CONDITION_MISSING_AUTH_SECRET, missing, "MissingAuthSecret", missing ? `Referenced Auth Secret "${ref}" is missing` : "", pc.metadata.generation),
+    ]);
+  }
+  return out;
+}

@@ -7,6 +7,7 @@ import {
   deriveNodeConfigs,
   nodeConfigForNode,
   nodeConfigWrites,
+  peerConfigConditions,
 } from "../../src/control/node-config.ts";
 import { DEFAULT_OPTIONS, type Resources } from "../../src/control/types.ts";
 import { issuesOf, node, stateOf, withResources, yaml } from "./_helpers.ts";
@@ -254,5 +255,31 @@ metadata: {name: n1, labels: {rack: r1}}
     expect(stateOf(r, "n2").api).toBe("none");
     expect(stateOf(r, "n2", {}, undefined, { rack: "r1" }).api).toBe("v2");
     expect(DEFAULT_OPTIONS.nodeConfigSource).toBe("derive");
+  });
+});
+
+describe("peerConfigConditions()", () => {
+  const text = `apiVersion: cilium.io/v2
+kind: CiliumBGPPeerConfig
+metadata: {name: with-secret, generation: 2}
+spec: {authSecretRef: present}
+---
+apiVersion: cilium.io/v2
+kind: CiliumBGPPeerConfig
+metadata: {name: missing-secret}
+spec: {authSecretRef: absent}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: present, namespace: kube-system}
+stringData: {password: x}
+`;
+  it("sets MissingAuthSecret with Cilium's message, only with a secrets namespace and status reporting (D9, §9.4)", () => {
+    const r = yaml(text).resources;
+    const c = peerConfigConditions(r, { bgpSecretsNamespace: "kube-system", statusReport: true });
+    expect(c.get("with-secret")).toEqual([{ type: "cilium.io/MissingAuthSecret", status: "False", reason: "MissingAuthSecret", message: "", observedGeneration: 2 }]);
+    expect(c.get("missing-secret")).toEqual([{ type: "cilium.io/MissingAuthSecret", status: "True", reason: "MissingAuthSecret", message: `Referenced Auth Secret "absent" is missing` }]);
+    expect(peerConfigConditions(r, { bgpSecretsNamespace: "", statusReport: true }).get("missing-secret")).toEqual([]);
+    expect(peerConfigConditions(r, { bgpSecretsNamespace: "kube-system", statusReport: false }).get("missing-secret")).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseManifests } from "../../src/source/manifest.ts";
-import { KINDS, parseResource, type ParseResult, schemaFor } from "../../src/control/schemas/mod.ts";
+import { KINDS, parseDocument, parseResource, type ParseResult, schemaFor } from "../../src/control/schemas/mod.ts";
 import { KEEPALIVE_RULE_MESSAGE } from "../../src/control/schemas/peer-config.ts";
 import { yaml } from "./_helpers.ts";
 
@@ -360,5 +360,25 @@ metadata: {name: b}
     expect(errors).toContain(`Cannot load CiliumBGPPeerConfig "a" (x.yaml:4): spec.ebgpMultihop must be an integer from 1 to 255: current value is 0`);
     expect(errors).toContain(`Cannot load CiliumBGPPeerConfig "b" (x.yaml:10): metadata.name must be unique: "b" is already defined at x.yaml:6`);
     expect(errors.some((e) => e.startsWith("Cannot load document (x.yaml:15): YAML syntax error"))).toBe(true);
+  });
+});
+
+describe("parseDocument()", () => {
+  const doc = (text: string) => parseManifests("d.yaml", text).documents[0];
+  it("gives the resource sources kind, key and message texts", () => {
+    expect(parseDocument(doc("apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: prod}\nspec: {type: ClusterIP}"))).toMatchObject({
+      ok: true,
+      kind: "Service",
+      key: "prod/web",
+      warnings: [],
+    });
+    expect(parseDocument(doc("apiVersion: cilium.io/v2\nkind: CiliumBGPPeerConfig\nmetadata: {name: x}\nspec: {ebgpMultihop: 0}"))).toEqual({
+      ok: false,
+      kind: "CiliumBGPPeerConfig",
+      key: "x",
+      errors: [`Cannot load CiliumBGPPeerConfig "x" (d.yaml:4): spec.ebgpMultihop must be an integer from 1 to 255: current value is 0`],
+    });
+    const ignored = parseDocument(doc("apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p}"));
+    expect(ignored).toEqual({ ok: false, errors: [`IPAddressPool "p" (d.yaml:1): metallb.io/v1beta1 IPAddressPool is not a kind herald reads: ignored`] });
   });
 });

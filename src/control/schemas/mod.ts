@@ -18,6 +18,7 @@
  */
 import type { z } from "zod";
 import { formatLocation, type Location, type ManifestDocument } from "../../source/manifest.ts";
+import type { ParsedDocument } from "../../source/types.ts";
 import { CiliumBGPAdvertisement } from "./advertisement.ts";
 import { CiliumBGPClusterConfig } from "./cluster-config.ts";
 import { CiliumNode } from "./cilium-node.ts";
@@ -350,4 +351,29 @@ export function parseResource(doc: ManifestDocument): ParseResult {
     return { status: "error", kind, name, errors, warnings };
   }
   return { status: "ok", resource: parsed.data as Resource, apiVersion, location: doc.location, warnings };
+}
+
+const NAMESPACED_KINDS = new Set(["Service", "EndpointSlice", "Secret"]);
+
+/**
+ * `parseResource` in the shape the resource sources take (source/types.ts):
+ * key "name" or "namespace/name", messages as text. A kind herald does not
+ * read comes back as not-ok without kind or key, its warning as the error
+ * text, so a source never holds an old version for it.
+ */
+export function parseDocument(doc: ManifestDocument): ParsedDocument {
+  const r = parseResource(doc);
+  const keyOf = (kind: string | undefined, name: string | undefined, namespace: unknown) =>
+    kind === undefined || name === undefined
+      ? undefined
+      : NAMESPACED_KINDS.has(kind)
+      ? `${typeof namespace === "string" && namespace ? namespace : "default"}/${name}`
+      : name;
+  if (r.status === "ok") {
+    const m = r.resource.metadata;
+    return { ok: true, kind: r.resource.kind, key: keyOf(r.resource.kind, m.name, m.namespace)!, object: r.resource, warnings: r.warnings.map((w) => w.message) };
+  }
+  if (r.status === "ignored") return { ok: false, errors: r.warnings.map((w) => w.message) };
+  const ns = (doc.value as { metadata?: { namespace?: unknown } } | null)?.metadata?.namespace;
+  return { ok: false, kind: r.kind, key: keyOf(r.kind, r.name, ns), errors: r.errors.map((e) => e.message) };
 }
