@@ -37,14 +37,16 @@ export function withNetns<T>(nsPath: string, fn: () => T): T {
     } finally {
       c.close(target);
     }
+    let outcome: { value: T } | { error: unknown };
     try {
-      return fn();
-    } finally {
-      if (c.setns(home, CLONE_NEWNET) < 0) {
-        // Staying in the wrong namespace would misroute every later socket.
-        throw new ErrnoError("return to the original network namespace", lastErrno());
-      }
+      outcome = { value: fn() };
+    } catch (error) {
+      outcome = { error };
     }
+    // Staying in the wrong namespace would misroute every later socket: that failure wins.
+    if (c.setns(home, CLONE_NEWNET) < 0) throw new ErrnoError("return to the original network namespace", lastErrno());
+    if ("error" in outcome) throw outcome.error;
+    return outcome.value;
   } finally {
     c.close(home);
   }

@@ -10,7 +10,6 @@ import { fdPoller } from "./fd-poller.ts";
 import {
   AF_INET,
   AF_INET6,
-  cString,
   decodeSockaddr,
   encodeSockaddr,
   encodeTcpMd5sig,
