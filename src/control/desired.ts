@@ -34,3 +34,8 @@ export function availableRoutes(instance: DesiredInstance): Map<RouteFamily, Set
   }
   return out;
 }
+
+/** A plain-JSON view of a state (route tables as objects keyed by prefix), for APIs and logs. */
+export function stateToJSON(state: DesiredState): unknown {
+  return JSON.parse(JSON.stringify(state, (_k, v) => v instanceof Map ? Object.fromEntries(v) : v));
+}

@@ -25,7 +25,7 @@
  * }
  * ```
  */
-export { desiredState, availableRoutes, wireLocalPreference } from "./desired.ts";
+export { availableRoutes, desiredState, stateToJSON, wireLocalPreference } from "./desired.ts";
 export { ControlEngine } from "./engine.ts";
 export type { ControlDelta, ResourceChange } from "./engine.ts";
 export { classifyChanges, diffRoutes } from "./diff.ts";

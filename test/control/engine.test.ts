@@ -218,6 +218,9 @@ spec:
     const removed = classifyChanges(stateWith(CONFIG), stateWith(CONFIG.replace("        - {name: tor-2, peerAddress: 10.0.0.2, peerASN: 65100, peerConfigRef: {name: tor}}\n", "")));
     expect(removed.peers).toEqual([{ instance: "main", peer: "tor-2", action: "remove", reasons: ["no longer desired"] }]);
     expect(classifyChanges(undefined, stateWith(CONFIG)).instances).toEqual([{ instance: "main", action: "create", reasons: ["new instance"] }]);
+    // Removing an instance stops it with CEASE (C7).
+    const gone = stateWith(CONFIG.replace("  bgpInstances:\n    - name: main", "  nodeSelector: {matchLabels: {none: x}}\n  bgpInstances:\n    - name: main"));
+    expect(classifyChanges(stateWith(CONFIG), gone).instances).toEqual([{ instance: "main", action: "remove", reasons: ["no longer desired (C7)"] }]);
     expect(classifyChanges(stateWith(CONFIG), stateWith(CONFIG)).peers).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { desiredState, stateToJSON } from "../../src/control/desired.ts";
 import { explain } from "../../src/control/explain.ts";
 import type { ControlInput } from "../../src/control/types.ts";
 import { node, slice, svc, withResources, yaml } from "./_helpers.ts";
@@ -99,5 +100,12 @@ describe("explain()", () => {
       "Service prod/web does not exist",
     ]);
     expect(e.verdicts).toEqual([]);
+  });
+});
+
+describe("stateToJSON()", () => {
+  it("turns route tables into plain objects keyed by prefix", () => {
+    const j = stateToJSON(desiredState(input())) as { instances: Array<{ peers: Array<{ routes: Record<string, Record<string, { prefix: string }>> }> }> };
+    expect(j.instances[0].peers[0].routes["ipv4/unicast"]["10.244.1.0/24"].prefix).toBe("10.244.1.0/24");
   });
 });

@@ -73,7 +73,7 @@ describe("parseResource() errors", () => {
     expect(pc.spec.ebgpMultihop).toBe(1);
   });
 
-  it("refuses 0 or 17 instances and duplicate instance and peer names (spec §1)", () => {
+  it("refuses 0 or 17 instances and duplicate instance and peer names (spec §1, C2)", () => {
     const cc = (instances: string) => `apiVersion: cilium.io/v2
 kind: CiliumBGPClusterConfig
 metadata: {name: c}
