@@ -6,8 +6,9 @@
 import { lastErrno, libc } from "./ffi.ts";
 import { ErrnoError } from "./errno.ts";
 import { cString } from "./sockaddr.ts";
-import { dirname } from "node:path";
-import { existsSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 
 /** BPF_FS_MAGIC (linux/magic.h). */
 const BPF_FS_MAGIC = 0xcafe4a11;
@@ -36,6 +37,42 @@ export interface EnsureBpffsOptions {
   mountAt?: string;
 }
 
+const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+/**
+ * Mounts bpffs at `mountAt` unless another process does it first: two
+ * mounts would stack, and the upper one would hide the pins made on the
+ * lower. A lock file (O_EXCL) lets one process mount while others wait;
+ * a lock older than 10 s is left over from a crash and taken over.
+ */
+function mountOnce(mountAt: string): boolean {
+  const lock = join(tmpdir(), `herald-bpffs-${mountAt.replace(/\W/g, "_")}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let fd: number;
+    try {
+      fd = openSync(lock, "wx");
+    } catch {
+      for (let waited = 0; waited < 3000; waited += 50) {
+        if (isBpffs(mountAt)) return false;
+        sleep(50);
+      }
+      const held = statSync(lock, { throwIfNoEntry: false });
+      if (held && Date.now() - held.mtimeMs > 10_000) rmSync(lock, { force: true });
+      continue;
+    }
+    try {
+      if (isBpffs(mountAt)) return false;
+      const r = libc().mount(cString("bpf"), cString(mountAt), cString("bpf"), 0, cString("mode=0700"));
+      if (r < 0) throw new ErrnoError(`mount bpffs at "${mountAt}"`, lastErrno());
+      return true;
+    } finally {
+      closeSync(fd);
+      rmSync(lock, { force: true });
+    }
+  }
+  throw new Error(`Cannot mount bpffs at "${mountAt}": another process holds "${lock}"`);
+}
+
 /**
  * Makes sure `pinDir` exists on a bpffs, mounting one at `mountAt`
  * (default /sys/fs/bpf) when `pinDir` is below it and nothing is mounted.
@@ -54,9 +91,7 @@ export function ensureBpffs(pinDir: string, options: EnsureBpffsOptions = {}): b
     if (!existsSync(mountAt)) {
       throw new Error(`Cannot use BPF pin directory "${pinDir}": "${mountAt}" does not exist, so bpffs cannot be mounted there`);
     }
-    const r = libc().mount(cString("bpf"), cString(mountAt), cString("bpf"), 0, cString("mode=0700"));
-    if (r < 0) throw new ErrnoError(`mount bpffs at "${mountAt}"`, lastErrno());
-    mounted = true;
+    mounted = mountOnce(mountAt);
   }
   try {
     mkdirSync(pinDir, { recursive: true, mode: 0o700 });

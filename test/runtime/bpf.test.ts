@@ -4,8 +4,8 @@
  * mounting bpffs where none is mounted.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import {
   BPF_MAP_TYPE_HASH,
@@ -104,6 +104,20 @@ describe("ensureBpffs()", () => {
     cleanup.push(() => execFileSync("umount", [base]));
     expect(isBpffs(`${base}/herald`)).toBe(true);
     expect(ensureBpffs(`${base}/herald`, { mountAt: base })).toBe(false); // already there
+  });
+
+  it("waits for another process mounting at the same place instead of stacking a second mount", () => {
+    const base = mkdtempSync(`${tmpdir()}/heraldbpffs`);
+    cleanup.push(() => rmSync(base, { recursive: true, force: true }));
+    const lock = `${tmpdir()}/herald-bpffs-${base.replace(/\W/g, "_")}.lock`;
+    writeFileSync(lock, ""); // another process is mounting…
+    cleanup.push(() => rmSync(lock, { force: true }));
+    spawn("sh", ["-c", `sleep 0.3 && mount -t bpf bpf ${base}`], { stdio: "ignore" }); // …and is done in 0.3 s
+    cleanup.push(() => execFileSync("umount", [base]));
+    expect(isBpffs(base)).toBe(false);
+    expect(ensureBpffs(`${base}/herald`, { mountAt: base })).toBe(false);
+    const mounts = readFileSync("/proc/self/mountinfo", "utf8").split("\n").filter((l) => l.split(" ")[4] === base);
+    expect(mounts).toHaveLength(1);
   });
 
   it("refuses names with dots before bpffs does", () => {
