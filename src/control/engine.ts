@@ -11,6 +11,7 @@
  */
 import { parsePrefix } from "../net/ip.ts";
 import { mergeAttributes, type RouteAttributes, withOrigin } from "./attributes.ts";
+import { sameOnWire, TableState } from "./route-table.ts";
 import type { Contribution, RouteGroup } from "./groups.ts";
 import { buildModel, type Model } from "./model.ts";
 import type { InstanceModel } from "./peers.ts";
@@ -30,7 +31,6 @@ import {
   emptyResources,
   type HostFacts,
   type Resources,
-  type Route,
   type RouteFamily,
   type RouteSource,
   type RouteTable,
@@ -72,99 +72,6 @@ const KIND_FIELD: Record<ResourceKind, [keyof Resources, boolean]> = {
 
 const objectKey = (kind: ResourceKind, name: string, namespace: string | undefined) =>
   KIND_FIELD[kind][1] ? `${namespace ?? "default"}/${name}` : name;
-
-/** A prefix's contributors: one (the common case, no Map) or several. */
-type Row = { readonly who: string; readonly c: Contribution } | Map<string, Contribution>;
-
-/** One (group, family) table: contributions per prefix, and the merged routes. */
-class TableState {
-  readonly routes = new Map<string, Route>();
-  readonly #contributors = new Map<string, Row>();
-  /** Prefixes touched since the last flush; null while loading from scratch (all are). */
-  #dirty: string[] | null = null;
-
-  constructor(readonly family: RouteFamily) {}
-
-  set(prefix: string, who: string, c: Contribution): void {
-    const row = this.#contributors.get(prefix);
-    if (row === undefined || (!(row instanceof Map) && row.who === who)) {
-      this.#contributors.set(prefix, { who, c });
-    } else if (row instanceof Map) {
-      row.set(who, c);
-    } else {
-      this.#contributors.set(prefix, new Map([[row.who, row.c], [who, c]]));
-    }
-    this.#dirty?.push(prefix);
-  }
-
-  remove(prefix: string, who: string): void {
-    const row = this.#contributors.get(prefix);
-    if (row === undefined) return;
-    if (!(row instanceof Map)) {
-      if (row.who !== who) return;
-      this.#contributors.delete(prefix);
-    } else {
-      if (!row.delete(who)) return;
-      if (row.size === 1) {
-        const [only] = row;
-        this.#contributors.set(prefix, { who: only[0], c: only[1] });
-      }
-    }
-    this.#dirty?.push(prefix);
-  }
-
-  /** Rebuilds the routes of changed prefixes (all of them the first time); returns each change. */
-  flush(): Array<{ prefix: string; before: Route | undefined; after: Route | undefined }> {
-    if (this.#dirty === null) {
-      for (const [prefix, row] of this.#contributors) this.routes.set(prefix, buildRoute(prefix, this.family, row));
-      this.#dirty = [];
-      return [];
-    }
-    const out = [];
-    const seen = new Set<string>();
-    for (const prefix of this.#dirty) {
-      if (seen.has(prefix)) continue;
-      seen.add(prefix);
-      const before = this.routes.get(prefix);
-      const row = this.#contributors.get(prefix);
-      const after = row ? buildRoute(prefix, this.family, row) : undefined;
-      if (after) this.routes.set(prefix, after);
-      else this.routes.delete(prefix);
-      out.push({ prefix, before, after });
-    }
-    this.#dirty = [];
-    return out;
-  }
-}
-
-const routeOf = (prefix: string, family: RouteFamily, a: RouteAttributes, sources: readonly RouteSource[]): Route => ({
-  prefix,
-  family,
-  origin: a.origin,
-  communities: a.communities,
-  largeCommunities: a.largeCommunities,
-  localPreference: a.localPreference,
-  sources,
-});
-
-/**
- * Several contributors to one prefix (aggregates, or one address from two
- * objects): merged like E19 — union of communities, highest LOCAL_PREF.
- * Contributors are taken in key order so the result does not depend on
- * arrival order.
- */
-function buildRoute(prefix: string, family: RouteFamily, row: Row): Route {
-  if (!(row instanceof Map)) return routeOf(prefix, family, row.c.attributes, row.c.sources);
-  const keys = [...row.keys()].sort();
-  let attrs: RouteAttributes | null = null;
-  const sources: RouteSource[] = [];
-  for (const k of keys) {
-    const c = row.get(k)!;
-    attrs = attrs === null ? c.attributes : mergeAttributes(attrs, c.attributes);
-    sources.push(...c.sources);
-  }
-  return routeOf(prefix, family, attrs!, sources);
-}
 
 interface ServiceEntry {
   readonly table: TableState;
@@ -464,10 +371,3 @@ export class ControlEngine {
     return out;
   }
 }
-
-/** Same attributes on the wire (sources are bookkeeping). Attribute arrays are interned. */
-export function sameOnWire(a: Route, b: Route): boolean {
-  return a.origin === b.origin && a.communities === b.communities && a.largeCommunities === b.largeCommunities &&
-    a.localPreference === b.localPreference;
-}
-
