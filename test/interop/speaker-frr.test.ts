@@ -1,0 +1,5 @@
+/** herald's BGP speaker against a real frr (see speaker-suite.ts for the scenarios). */
+import { useHarness } from "./harness/mod.ts";
+import { speakerSuite } from "./speaker-suite.ts";
+
+speakerSuite("frr", useHarness("sfr"));
