@@ -151,4 +151,13 @@ describe("herald_lb (tc ingress)", () => {
     dp.upsertService(lb([VIP4]), endpoints(["10.77.2.4"]));
     expect((await client("tcp", VIP4, 80, 2)).map(backendOf)).toEqual(["b4", "b4"]);
   });
+
+  it("detach() removes herald's filter: traffic is no longer translated", async () => {
+    dp.detach(["l0", "l1"], `/run/netns/${L}`);
+    withNetns(`/run/netns/${L}`, () => {
+      for (const dev of ["l0", "l1"]) expect(queryTcIngress(interfaceIndex(dev), TC_FILTER)).toBeUndefined();
+    });
+    const [r] = await client("tcp", VIP4, 80, 1, undefined, 700);
+    expect(r === "timeout" || r.startsWith("error:")).toBe(true);
+  });
 });
