@@ -128,7 +128,8 @@ export function peerConfigGroup(pc: CiliumBGPPeerConfig, ctx: AdvertContext): Ro
           case "CiliumPodIPPool":
             if (entry.selector == null) break; // null ⇒ no pools (E10)
             for (const pool of ctx.podIPPools.values()) {
-              if (!selectorMatches(entry.selector, podIPPoolLabels(pool.metadata.labels, pool.metadata.name, pool.metadata.namespace ?? ""))) continue;
+              // CiliumPodIPPool is cluster-scoped: the namespace pseudo-label is always "".
+              if (!selectorMatches(entry.selector, podIPPoolLabels(pool.metadata.labels, pool.metadata.name))) continue;
               const prev = pools.get(pool.metadata.name);
               pools.set(pool.metadata.name, { attrs: attrs(), adverts: [...(prev?.adverts ?? []), advert.metadata.name] });
             }

@@ -213,7 +213,7 @@ function neighborGroup(
     }
     if (vr.podIPPoolSelector != null) {
       for (const pool of [...ctx.advert.podIPPools.values()].sort((a, b) => a.metadata.name < b.metadata.name ? -1 : 1)) {
-        const labels = podIPPoolLabels(pool.metadata.labels, pool.metadata.name, pool.metadata.namespace ?? "");
+        const labels = podIPPoolLabels(pool.metadata.labels, pool.metadata.name);
         if (!matchesOrNothing(vr.podIPPoolSelector, labels)) continue;
         const attrs = stack(NO_ATTRIBUTES, "CiliumPodIPPool", (sel) => matchesOrEverything(sel, labels));
         for (const p of ctx.advert.allocatedPools.get(pool.metadata.name) ?? []) {

@@ -111,7 +111,7 @@ export function lintResources(load: LoadResult, options: LintOptions = {}): Mani
     }
     if (e.advertisementType === "CiliumPodIPPool") {
       if (e.selector == null) warn(lr, at, "E10", "CiliumPodIPPool advertisement without a selector selects no pool");
-      else if (r.podIPPools.length && !r.podIPPools.some((p) => selectorMatches(e.selector!, podIPPoolLabels(p.metadata.labels, p.metadata.name, p.metadata.namespace ?? "")))) {
+      else if (r.podIPPools.length && !r.podIPPools.some((p) => selectorMatches(e.selector!, podIPPoolLabels(p.metadata.labels, p.metadata.name)))) {
         warn(lr, [...at, "selector"], "E10", `selector ${sel(e.selector)} matches no CiliumPodIPPool`);
       }
     }
