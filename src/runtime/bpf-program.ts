@@ -66,6 +66,21 @@ export function loadProgram(elf: Uint8Array, programName: string, maps: Readonly
   }
 }
 
+/**
+ * Runs a libbpf call whose expected failures (an existing qdisc, a missing
+ * filter) herald handles itself, without libbpf printing the kernel's
+ * message for them to stderr; real failures still come back as errors.
+ */
+function quietly<T>(fn: () => T): T {
+  const b = libbpf();
+  const printer = b.libbpf_set_print(null);
+  try {
+    return fn();
+  } finally {
+    b.libbpf_set_print(printer);
+  }
+}
+
 /** The interface index of a device name in the calling thread's network namespace. */
 export function interfaceIndex(name: string): number {
   const index = libc().if_nametoindex(cString(name));
@@ -102,19 +117,15 @@ function tcOpts(id: TcFilterId, progFd = 0, flags = 0): Uint8Array {
 /** Attaches (or replaces) the program at tc ingress of `ifindex`; creates the clsact qdisc if needed. */
 export function attachTcIngress(ifindex: number, progFd: number, id: TcFilterId, device = String(ifindex)): void {
   const h = hook(ifindex);
-  // An existing clsact qdisc is the normal case after a restart; keep libbpf
-  // from printing the kernel's "Exclusivity flag on" message for it.
-  const b = libbpf();
-  const printer = b.libbpf_set_print(null);
-  const r = b.bpf_tc_hook_create(h);
-  b.libbpf_set_print(printer);
+  // An existing clsact qdisc is the normal case after a restart.
+  const r = quietly(() => libbpf().bpf_tc_hook_create(h));
   if (r < 0 && r !== -EEXIST) throw new ErrnoError(`create the clsact qdisc on "${device}"`, -r);
   check(`attach BPF program at tc ingress of "${device}"`, libbpf().bpf_tc_attach(h, tcOpts(id, progFd, BPF_TC_F_REPLACE)));
 }
 
 /** Removes herald's filter from tc ingress of `ifindex`; false when none was there. */
 export function detachTcIngress(ifindex: number, id: TcFilterId, device = String(ifindex)): boolean {
-  const r = libbpf().bpf_tc_detach(hook(ifindex), tcOpts(id));
+  const r = quietly(() => libbpf().bpf_tc_detach(hook(ifindex), tcOpts(id)));
   if (r === -ENOENT) return false;
   check(`detach BPF program from tc ingress of "${device}"`, r);
   return true;
@@ -123,7 +134,7 @@ export function detachTcIngress(ifindex: number, id: TcFilterId, device = String
 /** The id of the program attached by herald at tc ingress of `ifindex`, if any. */
 export function queryTcIngress(ifindex: number, id: TcFilterId): number | undefined {
   const opts = tcOpts(id);
-  const r = libbpf().bpf_tc_query(hook(ifindex), opts);
+  const r = quietly(() => libbpf().bpf_tc_query(hook(ifindex), opts));
   if (r === -ENOENT || r === -EINVAL_NO_QDISC) return undefined;
   check(`query tc ingress of device ${ifindex}`, r);
   return new DataView(opts.buffer).getUint32(16, true);
