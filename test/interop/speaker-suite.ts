@@ -130,6 +130,65 @@ export function speakerSuite(kind: DaemonKind, h: Harness): void {
       await heraldState(speaker, "e", "d", (p) => p.state === "established", "established again", 30_000);
     });
 
+    it("graceful restart: a shutdown without NOTIFICATION leaves the routes with the daemon; the restarted speaker sets the R bit and re-sends (C7, RFC 4724)", async ({ expect }) => {
+      const ns = await h.namespace();
+      const l = await h.link(ROOT, ns);
+      const daemon = await h.daemon(kind, {
+        netns: ns,
+        routerId: l.b.ipv4,
+        asn: 65040,
+        neighbors: [{ address: l.a.ipv4, asn: 65001, passive: true, holdTime: 6, families: ["ipv4-unicast"], gracefulRestart: { restartTime: 60 } }],
+      });
+      const peer = { name: "d", address: l.b.ipv4, asn: 65040, localAddress: l.a.ipv4, families: ["ipv4/unicast"], timers: { holdTimeSeconds: 6, keepaliveSeconds: 2, connectRetrySeconds: 1 }, gracefulRestart: { enabled: true, restartTimeSeconds: 60 } };
+      const first = heraldSpeaker(h).speaker;
+      await first.setInstance({ name: "e", asn: 65001, routerId: l.a.ipv4 });
+      first.setPeer("e", peer);
+      first.announce("e", "d", "ipv4/unicast", ["192.0.2.40/32", "192.0.2.41/32"]);
+      const up = await daemon.waitForPeer(l.a.ipv4, "established", 20_000);
+      expect(up.capabilities?.gracefulRestart).toMatchObject({ restartTime: 60, restarting: false, families: ["ipv4-unicast"] });
+      await daemon.waitForRouteCount(2, undefined, 20_000);
+
+      await first.close({ notify: false });
+      await daemon.waitForPeer(l.a.ipv4, (p) => p.state !== "established", 20_000);
+      // the daemon keeps the routes (stale) during the restart time
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(await daemon.routeCount()).toBe(2);
+
+      const second = heraldSpeaker(h).speaker;
+      await second.setInstance({ name: "e", asn: 65001, routerId: l.a.ipv4, restarting: true });
+      second.setPeer("e", peer);
+      second.announce("e", "d", "ipv4/unicast", ["192.0.2.40/32"]); // one route less after the restart
+      const again = await daemon.waitForPeer(l.a.ipv4, "established", 30_000);
+      expect(again.capabilities?.gracefulRestart).toMatchObject({ restartTime: 60, restarting: true, preserved: ["ipv4-unicast"] });
+      // End-of-RIB ends the restart: the stale route not sent again is gone
+      const routes = await waitFor(() => daemon.routes(), (rs) => rs.length === 1, { what: `${kind} to flush the stale route after End-of-RIB`, timeoutMs: 20_000, poke: poke(daemon) });
+      expect(routes.map((r) => r.prefix)).toEqual(["192.0.2.40/32"]);
+    });
+
+    it("sends IPv4 routes with an IPv6 next hop over an IPv6 session where extended next hop is negotiated (RFC 8950)", async ({ expect }) => {
+      const ns = await h.namespace();
+      const l = await h.link(ROOT, ns);
+      const daemon = await h.daemon(kind, {
+        netns: ns,
+        routerId: l.b.ipv4,
+        asn: 65050,
+        neighbors: [{ address: l.a.ipv6, asn: 65001, passive: true, holdTime: 6, families: ["ipv4-unicast", "ipv6-unicast"], extendedNextHop: true }],
+      });
+      const { speaker } = heraldSpeaker(h);
+      await speaker.setInstance({ name: "e", asn: 65001, routerId: l.a.ipv4 });
+      speaker.setPeer("e", { name: "d", address: l.b.ipv6, asn: 65050, localAddress: l.a.ipv6, families: ["ipv4/unicast", "ipv6/unicast"], timers: { holdTimeSeconds: 6, keepaliveSeconds: 2, connectRetrySeconds: 1 } });
+      speaker.announce("e", "d", "ipv4/unicast", ["192.0.2.50/32"], { communities: [c("65001:50")] });
+      speaker.announce("e", "d", "ipv6/unicast", ["2001:db8:50::/48"]);
+      const st = await daemon.waitForPeer(l.a.ipv6, "established", 20_000);
+      expect(st.capabilities).toMatchObject({ multiprotocol: ["ipv4-unicast", "ipv6-unicast"], extendedNextHop: true });
+      const routes = byPrefix(await waitFor(() => daemon.routes(), (rs) => rs.length === 2, { what: `${kind} to hold both routes`, timeoutMs: 20_000, poke: poke(daemon) }));
+      expect(routes).toMatchObject([
+        { prefix: "192.0.2.50/32", family: "ipv4-unicast", peer: l.a.ipv6, nextHop: l.a.ipv6, asPath: [65001], communities: ["65001:50"] },
+        { prefix: "2001:db8:50::/48", family: "ipv6-unicast", peer: l.a.ipv6, nextHop: l.a.ipv6, asPath: [65001] },
+      ]);
+      expect(speaker.peer("e", "d")!.negotiatedFamilies).toEqual(["ipv4/unicast", "ipv6/unicast"]);
+    });
+
     it("refuses a wrong AS with OPEN Message Error / Bad Peer AS, both ways", async ({ expect }) => {
       const ns = await h.namespace();
       const l1 = await h.link(ROOT, ns); // herald expects the wrong AS
