@@ -172,8 +172,22 @@ status: {addresses: [{type: InternalIP, address: 192.0.2.10}]}
     ["CiliumLoadBalancerIPPool", "metadata: {name: bad}\nspec:\n  blocks: [{cidr: 10.0.0.0/33}]", "blocks[0].cidr"],
     ["CiliumNode", "metadata: {name: bad}\nspec:\n  ipam: {podCIDRs: [nope]}", "spec.ipam.podCIDRs[0] must be a CIDR"],
     ["Service", "metadata: {name: bad}\nspec: {type: Balancer}", `spec.type must be one of "ClusterIP", "NodePort", "LoadBalancer", "ExternalName"`],
+    ["CiliumBGPPeeringPolicy", "metadata: {name: bad}\nspec:\n  virtualRouters: [{localASN: 1, neighbors: [{peerAddress: 10.0.0.1, peerASN: 2}]}]", "spec.virtualRouters[0].neighbors[0].peerAddress must be a CIDR"],
+    ["CiliumPodIPPool", "metadata: {name: bad}\nspec:\n  ipv4: {cidrs: [10.0.0.0/16], maskSize: 0}", "spec.ipv4.maskSize must be an integer from 1 to 32"],
+    ["CiliumL2AnnouncementPolicy", "metadata: {name: bad}\nspec: {loadBalancerIPs: \"yes\"}", "spec.loadBalancerIPs must be true or false"],
+    ["EndpointSlice", "metadata: {name: bad}\naddressType: IPv5", `addressType must be one of "IPv4", "IPv6", "FQDN"`],
+    ["Node", "metadata: {name: bad}\nstatus: {addresses: [{type: Internal, address: 10.0.0.1}]}", "status.addresses[0].type must be one of"],
+    ["Secret", "metadata: {name: bad}\ndata: [password]", "data must be a mapping"],
   ])("an invalid %s gives a located error and the rest still works", (kind, body, want) => {
-    const apiVersion = kind === "Service" ? "v1" : kind === "CiliumLoadBalancerIPPool" || kind === "CiliumNode" ? "cilium.io/v2" : "cilium.io/v2";
+    const apiVersion = ({
+      Service: "v1",
+      Node: "v1",
+      Secret: "v1",
+      EndpointSlice: "discovery.k8s.io/v1",
+      CiliumBGPPeeringPolicy: "cilium.io/v2alpha1",
+      CiliumPodIPPool: "cilium.io/v2alpha1",
+      CiliumL2AnnouncementPolicy: "cilium.io/v2alpha1",
+    } as Record<string, string>)[kind] ?? "cilium.io/v2";
     const text = `${good}---\napiVersion: ${apiVersion}\nkind: ${kind}\n${body}\n`;
     const report = validateTexts([{ file: "all.yaml", text }]);
     expect(report.errors).toHaveLength(1);
