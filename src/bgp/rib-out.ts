@@ -40,7 +40,8 @@ class FamilyOut {
   /** A session is up and the family negotiated: changes are queued for sending. */
   active = false;
   readonly pending = new Map<AttrSet, Set<PrefixKey>>();
-  readonly withdrawals = new Set<PrefixKey>();
+  /** Withdrawn while active, not yet written. May hold a key twice or one re-announced since: the writer checks. */
+  withdrawals: PrefixKey[] = [];
   batches: Batch[] = [];
   wKeys: PrefixKey[] | null = null;
   wPos = 0;
@@ -51,12 +52,12 @@ class FamilyOut {
   generation = 0;
 
   hasWork(): boolean {
-    return this.eorPending || this.batches.length > 0 || this.pending.size > 0 || this.withdrawals.size > 0 || this.wKeys !== null;
+    return this.eorPending || this.batches.length > 0 || this.pending.size > 0 || this.withdrawals.length > 0 || this.wKeys !== null;
   }
 
   clearQueue(): void {
     this.pending.clear();
-    this.withdrawals.clear();
+    this.withdrawals = [];
     this.batches = [];
     this.wKeys = null;
     this.wPos = 0;
@@ -129,8 +130,7 @@ export class AdjRibOut {
       routes.set(key, binding);
       changed++;
       if (!active) continue;
-      if (old !== undefined) fam.pending.get(old.attrs)?.delete(key);
-      fam.withdrawals.delete(key);
+      if (old !== undefined && fam.pending.size > 0) fam.pending.get(old.attrs)?.delete(key);
       if (!queue) {
         queue = fam.pending.get(attrs);
         if (!queue) fam.pending.set(attrs, queue = new Set());
@@ -149,14 +149,19 @@ export class AdjRibOut {
     const fam = this.#families.get(f);
     if (!fam) return 0;
     let changed = 0;
+    const { routes, active, pending, withdrawals } = fam;
     for (const key of keys) {
-      const old = fam.routes.get(key);
-      if (old === undefined) continue;
-      fam.routes.delete(key);
+      if (pending.size === 0) {
+        // one hash lookup when nothing is queued (the common case, and bulk withdraws)
+        if (!routes.delete(key)) continue;
+      } else {
+        const old = routes.get(key);
+        if (old === undefined) continue;
+        routes.delete(key);
+        pending.get(old.attrs)?.delete(key);
+      }
       changed++;
-      if (!fam.active) continue;
-      fam.pending.get(old.attrs)?.delete(key);
-      fam.withdrawals.add(key);
+      if (active) withdrawals.push(key);
     }
     if (changed > 0) {
       fam.generation++;
@@ -246,10 +251,10 @@ export class AdjRibOut {
     for (const [f, fam] of this.#families) {
       if (!fam.active) continue;
       while (true) {
-        if (fam.wKeys === null && fam.withdrawals.size > 0) {
-          fam.wKeys = [...fam.withdrawals];
+        if (fam.wKeys === null && fam.withdrawals.length > 0) {
+          fam.wKeys = fam.withdrawals;
           fam.wPos = 0;
-          fam.withdrawals.clear();
+          fam.withdrawals = [];
         }
         if (fam.wKeys !== null) {
           const r = packWithdraw(out, off, max, f, fam.wKeys, fam.wPos, fam.routes);
