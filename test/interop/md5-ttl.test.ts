@@ -250,9 +250,11 @@ describe("GTSM (RFC 5082)", () => {
     const to = { remoteAddress: link.b.ipv4, remotePort: 179, localAddress: link.a.ipv4 };
     const stops: (() => void)[] = [];
     t.defer(() => stops.forEach((stop) => stop()));
-    // TCP completes (the kernel answers the SYN), but BIRD's socket drops every segment below TTL 255.
-    expect(await session({ ...to, ttl: 64 }, 2500, stops)).not.toBe("established");
-    await staysDown(bird, link.a.ipv4, 500);
+    // TCP completes (the kernel answers the SYN), but BIRD's socket drops every segment below
+    // TTL 255. BIRD sets that minimum just after accept, so herald's first OPEN may slip in and
+    // BIRD answer it; herald's KEEPALIVE never gets through, so BIRD never gets to Established.
+    await session({ ...to, ttl: 64 }, 2500, stops);
+    await staysDown(bird, link.a.ipv4, 1500);
     stops.splice(0).forEach((stop) => stop());
     expect(await sessionEventually({ ...to, ttl: 255, minTtl: 255 }, stops)).toBe("established");
     await bird.waitForPeer(link.a.ipv4);
