@@ -116,6 +116,7 @@ export class Session {
   #prefixesSent = 0;
   #malformedUpdates = 0;
   #unsupported: string | null = null;
+  #lastConnectError = "";
 
   /** `ribOut` carries the routes over when a session is re-created (instance reset). */
   constructor(cfg: PeerConfig, ctx: SessionContext, ribOut: AdjRibOut = new AdjRibOut()) {
@@ -314,7 +315,10 @@ export class Session {
         if (this.#connecting === ac) this.#connecting = null;
         if (ac.signal.aborted || this.#stopped) return;
         const text = err.code === "ECONNREFUSED" ? "connection refused" : err.message;
-        this.#log.debug("Cannot connect to peer", { error: text });
+        // Info once per distinct error ("connection refused" is what operators grep for), then debug.
+        if (text !== this.#lastConnectError) this.#log.info("Cannot connect to peer", { error: text, retry_s: this.#cfg.connectRetrySeconds });
+        else this.#log.debug("Cannot connect to peer", { error: text });
+        this.#lastConnectError = text;
         this.#setError("connection-failed", text);
         if (!this.#conn) this.#dispatch({ type: "tcp-failed", closed: false });
       },
@@ -650,6 +654,7 @@ export class Session {
     const neg = this.#neg!;
     const conn = this.#conn!;
     this.#establishedAt = this.#ctx.clock.now();
+    this.#lastConnectError = "";
     this.#restarting = false; // the R bit is for the first session after a restart only
     const withheld = this.#prepareEncoding(neg, conn);
     this.#blocked = false;

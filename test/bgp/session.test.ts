@@ -168,6 +168,7 @@ describe("Session: timers on a fake clock", () => {
     c.refuse();
     await ticks();
     expect(t.speaker.peer("i", "p")!.lastError).toMatchObject({ reason: "connection-failed", message: "connection refused" });
+    expect(t.lines.some((l) => l.includes("level=info") && l.includes('error="connection refused"'))).toBe(true);
     expect(state(t)).toBe("active");
     t.clock.advance(ms);
     await t.transport.nextConnect();

@@ -11,14 +11,16 @@ import type { PeerStatus as HeraldPeer } from "../../src/bgp/status.ts";
 import { renderAttributes } from "../../src/bgp/render.ts";
 import { parseCommunity } from "../../src/bgp/wire/mod.ts";
 import { createLogger } from "../../src/log.ts";
+import { createSockoptTransport } from "../../src/runtime/sockopt-transport.ts";
 import { type BgpDaemon, type DaemonKind, type Harness, ROOT, type Route, waitFor } from "./harness/mod.ts";
 
 const byPrefix = (routes: Route[]) => [...routes].sort((a, b) => a.prefix.localeCompare(b.prefix));
 const c = (t: string) => parseCommunity(t)!;
 
-function heraldSpeaker(h: Harness) {
+function heraldSpeaker(h: Harness, o: { sockopt?: boolean } = {}) {
   const lines: string[] = [];
-  const speaker = new Speaker({ idleHoldSeconds: 1, logger: createLogger({ level: "debug", write: (l) => lines.push(l) }) });
+  const transport = o.sockopt ? createSockoptTransport() : undefined;
+  const speaker = new Speaker({ idleHoldSeconds: 1, transport, logger: createLogger({ level: "debug", write: (l) => lines.push(l) }) });
   h.defer(() => speaker.close());
   return { speaker, lines };
 }
@@ -187,6 +189,33 @@ export function speakerSuite(kind: DaemonKind, h: Harness): void {
         { prefix: "2001:db8:50::/48", family: "ipv6-unicast", peer: l.a.ipv6, nextHop: l.a.ipv6, asPath: [65001] },
       ]);
       expect(speaker.peer("e", "d")!.negotiatedFamilies).toEqual(["ipv4/unicast", "ipv6/unicast"]);
+    });
+
+    it("passes the TCP-MD5 password and TTL to the libc transport: Established only with the right password (RFC 2385)", async ({ expect }) => {
+      const ns = await h.namespace();
+      const l1 = await h.link(ROOT, ns); // right password
+      const l2 = await h.link(ROOT, ns); // wrong password
+      const daemon = await h.daemon(kind, {
+        netns: ns,
+        routerId: l1.b.ipv4,
+        asn: 65060,
+        neighbors: [
+          { address: l1.a.ipv4, asn: 65001, passive: true, holdTime: 6, families: ["ipv4-unicast"], md5Password: "s3cret" },
+          { address: l2.a.ipv4, asn: 65001, passive: true, holdTime: 6, families: ["ipv4-unicast"], md5Password: "s3cret" },
+        ],
+      });
+      const { speaker } = heraldSpeaker(h, { sockopt: true });
+      const timers = { holdTimeSeconds: 6, keepaliveSeconds: 2, connectRetrySeconds: 1 };
+      await speaker.setInstance({ name: "e", asn: 65001, routerId: l1.a.ipv4 });
+      speaker.setPeer("e", { name: "good", address: l1.b.ipv4, asn: 65060, localAddress: l1.a.ipv4, families: ["ipv4/unicast"], timers, md5Password: "s3cret" });
+      speaker.setPeer("e", { name: "bad", address: l2.b.ipv4, asn: 65060, localAddress: l2.a.ipv4, families: ["ipv4/unicast"], timers, md5Password: "wrong" });
+      speaker.announce("e", "good", "ipv4/unicast", ["192.0.2.60/32"]);
+      await daemon.waitForPeer(l1.a.ipv4, "established", 20_000);
+      expect(speaker.peer("e", "good")).toMatchObject({ state: "established", tcpPasswordEnabled: true });
+      await daemon.waitForRouteCount(1, undefined, 20_000);
+      await new Promise((r) => setTimeout(r, 2000));
+      expect(speaker.peer("e", "bad")!.state).not.toBe("established");
+      expect((await daemon.peer(l2.a.ipv4)).state).not.toBe("established");
     });
 
     it("refuses a wrong AS with OPEN Message Error / Bad Peer AS, both ways", async ({ expect }) => {
