@@ -211,7 +211,8 @@ export class Session {
     if (diff.changed.length === 0) return diff;
     this.#log.info("Updating peer", { changed: diff.changed.join(","), reset: diff.reset });
     if (diff.reset) {
-      if (!this.#stopped) {
+      // Running, or refused for a transport feature the new configuration may no longer need.
+      if (!this.#stopped || this.#unsupported !== null) {
         this.stop({ subcode: CeaseSubcode.OtherConfigurationChange });
         this.start();
       }

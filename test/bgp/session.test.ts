@@ -494,6 +494,9 @@ describe("Session: configuration and transport", () => {
     expect(t.transport.connects).toEqual([]);
     expect(t.speaker.peer("i", "p")).toMatchObject({ state: "idle", tcpPasswordEnabled: true, lastError: { reason: "transport-unsupported" } });
     expect(t.speaker.peer("i", "p")!.lastError!.message).toMatch(/Cannot connect to peer "p": the transport cannot set TCP-MD5/);
+    // without the password it runs
+    expect(t.speaker.setPeer("i", { name: "p", address: "127.0.0.2", asn: 65002, timers: { holdTimeSeconds: 9, keepaliveSeconds: 3, connectRetrySeconds: 10 } }).action).toBe("reset");
+    await t.transport.nextConnect();
   });
 
   it("passes TTL 1 for eBGP, the multihop TTL when set, none for iBGP; and the password", async () => {
