@@ -7,7 +7,7 @@
  * Each step is checked against the maps read back through libbpf.
  *
  * Prints a readable table; the last line is one JSON object with the figures.
- * Run: scripts/bench-datapath [--services N] [--backends N]   (root, bpffs)
+ * Run: scripts/bench-datapath [--node] [--services N] [--backends N]   (root, bpffs)
  */
 import process from "node:process";
 import { rmSync } from "node:fs";
