@@ -191,6 +191,33 @@ describe.concurrent("BIRD ↔ GoBGP", () => {
     expect(await bird.routes()).toMatchObject([{ prefix: "203.0.113.0/24", peer: "127.0.0.3", nextHop: "127.0.0.3", asPath: [65002] }]);
   });
 
+  it("long community lists survive both ways (BIRD wraps them over several lines)", async ({ expect }) => {
+    const { a, b, link } = await h.pair();
+    const communities = Array.from({ length: 40 }, (_, i) => `65001:${1000 + i}`);
+    const largeCommunities = Array.from({ length: 12 }, (_, i) => `65001:${i}:${100000 + i}`);
+    const bird = await h.bird({
+      netns: a,
+      routerId: link.a.ipv4,
+      asn: 65001,
+      neighbors: [{ address: link.b.ipv4, asn: 65002 }],
+      routes: [{ prefix: "198.51.100.0/24", communities, largeCommunities }],
+    });
+    const gobgp = await h.gobgp({
+      netns: b,
+      routerId: link.b.ipv4,
+      asn: 65002,
+      neighbors: [{ address: link.a.ipv4, asn: 65001, passive: true }],
+      routes: [{ prefix: "203.0.113.0/24", communities, largeCommunities, asPath: Array.from({ length: 30 }, (_, i) => 64512 + i) }],
+    });
+    await gobgp.waitForRouteCount(1);
+    expect(await gobgp.routes()).toMatchObject([{ communities, largeCommunities }]);
+    await bird.waitForRouteCount(1);
+    const [got] = await bird.routes();
+    expect(got.communities).toEqual(communities);
+    expect(got.largeCommunities).toEqual(largeCommunities);
+    expect(got.asPath).toEqual([65002, ...Array.from({ length: 30 }, (_, i) => 64512 + i)]);
+  });
+
   it("waitFor() fails with what it saw last", async ({ expect }) => {
     const err = await waitFor(() => ({ state: "active" }), (p) => p.state === "established", { what: "a session", timeoutMs: 200 })
       .catch((e: Error) => e);
