@@ -10,28 +10,24 @@
  *   case it means the peer restarted (RFC 4724 §4.2).
  * - Timers run on the injected Clock. Connect retry waits [T, 2T), the idle
  *   hold time after an error is 5 s (spec D7).
- * - Sending: UPDATEs are built into 128 KiB chunks by the Adj-RIB-Out, one
- *   chunk per socket write; after a write returns false nothing more is built
- *   until 'drain'.
+ * - Sending: sender.ts (UPDATEs built only after the socket drained).
  * - Stopping: with a Cease (removal: Hard Reset when RFC 8538 N bits were
  *   exchanged, so the peer flushes the routes), or silently (agent shutdown:
  *   sockets close without NOTIFICATION, graceful-restart peers keep the
  *   routes, spec C7).
  */
-import { setImmediate } from "node:timers";
 import type { Logger } from "../log.ts";
-import { type AttrSet, encodeForSession, type SessionEncoding } from "./attr-set.ts";
 import type { Clock, TimerHandle } from "./clock.ts";
 import { type BgpSocket, Connection, type Direction } from "./connection.ts";
 import type { SpeakerEvent } from "./events.ts";
-import { type FamilyCode, formatFamily, IPV4_UNICAST, IPV6_UNICAST, isRouteFamily } from "./families.ts";
+import { type FamilyCode, formatFamily } from "./families.ts";
 import { type Action, type Event, type FsmState, type Reason, REASON_TEXT, type State, type Timer, transition } from "./fsm.ts";
 import { checkOpen, type LocalSide, localCapabilities, type Negotiated, negotiate } from "./negotiate.ts";
 import { diffPeerConfig, type PeerConfig, type PeerConfigDiff } from "./peer-config.ts";
 import { AdjRibIn } from "./rib-in.ts";
-import { AdjRibOut, type FamilyEncoder } from "./rib-out.ts";
+import { AdjRibOut } from "./rib-out.ts";
+import { UpdateSender } from "./sender.ts";
 import type { BgpTransport } from "./transport.ts";
-import { writeAddress } from "./wire/attrs/mp.ts";
 import { CeaseSubcode, describeNotification, ErrorCode, NotificationError } from "./wire/errors.ts";
 import { encodeKeepalive, HEADER_LENGTH, MessageType, messageTypeName } from "./wire/header.ts";
 import { decodeNotification, decodeRouteRefresh, encodeNotification, notificationText } from "./wire/notification.ts";
@@ -40,9 +36,6 @@ import { decodeUpdate } from "./wire/update.ts";
 
 /** RFC 4271 §8.2.2: the hold timer "large value" while waiting for the OPEN. */
 const OPEN_HOLD_MS = 240_000;
-const CHUNK_BYTES = 128 * 1024;
-/** Bytes built per event-loop turn, so timers and reads keep running during a big burst. */
-const TURN_BUDGET = 1024 * 1024;
 
 export interface SessionContext {
   instance: string;
@@ -97,14 +90,7 @@ export class Session {
   #connecting: AbortController | null = null;
   #timers = new Map<Timer, TimerHandle>();
   #neg: Negotiated | null = null;
-  #enc: SessionEncoding | null = null;
-  #attrCache = new Map<FamilyCode, WeakMap<AttrSet, Uint8Array>>();
-  #mpNextHop = new Map<FamilyCode, Uint8Array | null>();
-  #scratch = new Uint8Array(65536);
-  #chunk: Uint8Array | null = null;
-  #chunkOff = 0;
-  #blocked = false;
-  #pumpScheduled = false;
+  readonly #sender: UpdateSender;
   /** Administratively down: no connections accepted or made. */
   #stopped = true;
   #restarting: boolean;
@@ -126,7 +112,21 @@ export class Session {
     this.#restarting = ctx.local.restarting;
     this.#log = ctx.logger.child({ peer: cfg.address, name: cfg.name });
     this.#fsm = { state: "idle", passive: cfg.passive };
-    this.ribOut.onWork = () => this.#schedulePump();
+    this.#sender = new UpdateSender(this.ribOut, {
+      write: (bytes) => this.#conn?.write(bytes) ?? null,
+      maxLength: () => (this.#fsm.state === "established" && this.#conn && this.#neg ? this.#neg.maxLength : 0),
+      sent: (info) => {
+        this.#sent.update++;
+        this.#prefixesSent += info.prefixes;
+        if (info.kind === "end-of-rib") {
+          this.#log.debug("End-of-RIB sent", { family: formatFamily(info.family) });
+          this.#ctx.emit({ type: "end-of-rib", instance: this.#ctx.instance, peer: this.#cfg.name, address: this.#cfg.address, family: info.family, direction: "sent" });
+        }
+      },
+      burst: () => {
+        if (this.#fsm.state === "established") this.#dispatch({ type: "update-sent" });
+      },
+    }, this.#log);
   }
 
   get config(): PeerConfig {
@@ -217,7 +217,7 @@ export class Session {
         this.start();
       }
     } else if (diff.resend && this.#fsm.state === "established" && this.#neg) {
-      this.#prepareEncoding(this.#neg, this.#conn!);
+      this.#sender.prepare(this.#neg, cfg, this.#ctx.local.asn, this.#conn!.localAddress);
       for (const f of this.#neg.families) this.ribOut.refresh(f);
     } else if (was.connectRetrySeconds !== cfg.connectRetrySeconds && this.#timers.has("connect-retry")) {
       this.#startTimer("connect-retry");
@@ -267,10 +267,7 @@ export class Session {
       error: (c, e) => this.#onConnError(c, e),
       closed: (c) => this.#onClosed(c),
       drain: (c) => {
-        if (c === this.#conn) {
-          this.#blocked = false;
-          this.#pump();
-        }
+        if (c === this.#conn) this.#sender.drained();
       },
     });
     if (s === "connect" || s === "active") {
@@ -575,7 +572,7 @@ export class Session {
         this.#sent.open++;
         return;
       case "send-keepalive":
-        if (this.#conn?.write(KEEPALIVE) === false) this.#blocked = true;
+        if (this.#conn?.write(KEEPALIVE) === false) this.#sender.markBlocked();
         this.#sent.keepalive++;
         return;
       case "send-notification": {
@@ -584,7 +581,7 @@ export class Session {
           this.#setError("hold-timer-expired", "hold timer expired");
           this.#log.warn("hold timer expired", { hold: this.#neg?.holdTime });
         }
-        this.#flushChunk();
+        this.#sender.flush();
         this.#conn?.write(encodeNotification(n.code, n.subcode, n.data));
         this.#sent.notification++;
         return;
@@ -649,7 +646,7 @@ export class Session {
     this.#lastError = { reason, message, at: this.#ctx.clock.now() };
   }
 
-  // ---- Established: encoders and the send pump ---------------------------------------------
+  // ---- Established ------------------------------------------------------------------------
 
   #established(): void {
     const neg = this.#neg!;
@@ -657,116 +654,16 @@ export class Session {
     this.#establishedAt = this.#ctx.clock.now();
     this.#lastConnectError = "";
     this.#restarting = false; // the R bit is for the first session after a restart only
-    const withheld = this.#prepareEncoding(neg, conn);
-    this.#blocked = false;
+    const withheld = this.#sender.prepare(neg, this.#cfg, this.#ctx.local.asn, conn.localAddress);
     this.ribOut.activate(neg.families, withheld);
   }
-
-  /** Per family: attribute encoding and next hop. Returns families whose routes cannot be sent (no usable next hop). */
-  #prepareEncoding(neg: Negotiated, conn: Connection): FamilyCode[] {
-    const local = conn.localAddress || this.#cfg.localAddress || "";
-    const localV6 = local.includes(":");
-    const nhV4 = this.#cfg.nextHop.ipv4 ?? (localV6 ? undefined : local);
-    const nhV6 = this.#cfg.nextHop.ipv6 ?? (localV6 ? local : local ? `::ffff:${local}` : undefined);
-    this.#enc = { ebgp: neg.ebgp, localAsn: this.#ctx.local.asn, as4: neg.as4, nextHopV4: nhV4 };
-    this.#attrCache.clear();
-    this.#mpNextHop.clear();
-    const withheld: FamilyCode[] = [];
-    for (const f of neg.families) {
-      if (!isRouteFamily(f)) continue;
-      if (f === IPV4_UNICAST) {
-        if (neg.extendedNextHop.includes(IPV4_UNICAST) && nhV6 && !this.#cfg.nextHop.ipv4) this.#mpNextHop.set(f, addressBytes(nhV6));
-        else if (nhV4) this.#mpNextHop.set(f, null);
-        else withheld.push(f);
-      } else if (f === IPV6_UNICAST) {
-        if (nhV6) this.#mpNextHop.set(f, addressBytes(nhV6));
-        else withheld.push(f);
-      }
-    }
-    for (const f of withheld) this.#log.warn("No next hop for family: routes withheld", { family: formatFamily(f), local_address: local });
-    return withheld;
-  }
-
-  readonly #encoder: FamilyEncoder = {
-    attributes: (f, attrs) => {
-      let cache = this.#attrCache.get(f);
-      if (!cache) this.#attrCache.set(f, cache = new WeakMap());
-      let bytes = cache.get(attrs);
-      if (!bytes) {
-        bytes = encodeForSession(attrs, this.#enc!, this.#mpNextHop.get(f) === null, this.#scratch);
-        cache.set(attrs, bytes);
-      }
-      return bytes;
-    },
-    mpNextHop: (f) => this.#mpNextHop.get(f) ?? null,
-  };
 
   #down(): void {
     this.ribOut.deactivate();
     this.ribIn.clear();
     this.#establishedAt = null;
-    this.#chunk = null;
-    this.#chunkOff = 0;
-    this.#blocked = false;
-  }
-
-  #schedulePump(): void {
-    // Not checking the state: activation happens while the FSM is still entering Established.
-    if (this.#pumpScheduled || this.#blocked) return;
-    this.#pumpScheduled = true;
-    setImmediate(() => {
-      this.#pumpScheduled = false;
-      this.#pump();
-    });
-  }
-
-  /** Builds and writes UPDATEs until the queue is empty, the socket pushes back, or this turn's budget is spent. */
-  #pump(): void {
-    const conn = this.#conn;
-    const neg = this.#neg;
-    if (!conn || !neg || this.#fsm.state !== "established" || this.#blocked) return;
-    const max = neg.maxLength;
-    let built = 0;
-    while (true) {
-      if (!this.#chunk || this.#chunkOff + max > this.#chunk.length) {
-        if (!this.#flushChunk()) break;
-        this.#chunk = new Uint8Array(Math.max(CHUNK_BYTES, 2 * max));
-      }
-      const n = this.ribOut.next(this.#chunk, this.#chunkOff, max, this.#encoder);
-      if (n === 0) break;
-      this.#chunkOff += n;
-      built += n;
-      this.#sent.update++;
-      const info = this.ribOut.lastSent!;
-      this.#prefixesSent += info.prefixes;
-      if (info.kind === "end-of-rib") {
-        this.#log.debug("End-of-RIB sent", { family: formatFamily(info.family) });
-        this.#ctx.emit({ type: "end-of-rib", instance: this.#ctx.instance, peer: this.#cfg.name, address: this.#cfg.address, family: info.family, direction: "sent" });
-      }
-      if (built >= TURN_BUDGET) {
-        if (this.#flushChunk()) this.#schedulePump();
-        break;
-      }
-    }
-    if (this.#conn === conn) this.#flushChunk();
-    if (built > 0 && this.#fsm.state === "established") this.#dispatch({ type: "update-sent" });
-  }
-
-  /** Writes the chunk built so far; false when the socket asked us to wait. */
-  #flushChunk(): boolean {
-    if (this.#chunk && this.#chunkOff > 0 && this.#conn) {
-      const ok = this.#conn.write(this.#chunk.subarray(0, this.#chunkOff));
-      this.#chunk = null;
-      this.#chunkOff = 0;
-      if (!ok) this.#blocked = true;
-    }
-    return !this.#blocked;
+    this.#sender.reset();
   }
 }
 
 const KEEPALIVE = encodeKeepalive();
-
-function addressBytes(text: string): Uint8Array {
-  const out = new Uint8Array(16);
-  return out.slice(0, writeAddress(out, 0, text));
-}

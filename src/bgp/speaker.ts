@@ -17,21 +17,19 @@
  */
 import { canonicalIP } from "../net/ip.ts";
 import { type Logger, silentLogger } from "../log.ts";
-import { advertisedAttributes, type AttrSet, AttrSetTable, localPathAttributes, type RouteAttributes } from "./attr-set.ts";
+import { type AttrSet, AttrSetTable, type RouteAttributes } from "./attr-set.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type BgpSocket, plainAddress } from "./connection.ts";
 import type { SpeakerEvent, SpeakerListener } from "./events.ts";
-import { Afi, type FamilyCode, familyAfi, formatFamily, IPV4_UNICAST, isRouteFamily, parseFamily } from "./families.ts";
+import { Afi, type FamilyCode, familyAfi, isRouteFamily, parseFamily } from "./families.ts";
+import { advertisedRoutes, locRibRoutes, receivedRoutes } from "./listings.ts";
 import { type PeerConfigDiff, type PeerOptions, resolvePeerConfig } from "./peer-config.ts";
-import { nextHopOf } from "./render.ts";
 import { AdjRibOut } from "./rib-out.ts";
 import { Session, type SessionContext } from "./session.ts";
 import { peerStatus, type PeerStatus, type RouteEntry } from "./status.ts";
 import { type BgpTransport, type Listener, netTransport } from "./transport.ts";
-import { mpReach } from "./wire/attrs/mod.ts";
-import { writeAttribute } from "./wire/attrs/_codec.ts";
 import { CeaseSubcode } from "./wire/errors.ts";
-import { isValidKey, keyFromText, keyToBytes, keyToText, type PrefixKey } from "./wire/nlri.ts";
+import { isValidKey, keyFromText, type PrefixKey } from "./wire/nlri.ts";
 import { parseRouterId } from "./wire/open.ts";
 
 export interface SpeakerOptions {
@@ -341,6 +339,13 @@ export class Speaker {
     return { s, f, v: familyAfi(f) === Afi.IPv6 ? 6 : 4 };
   }
 
+  /** Peer and family for listings: any family parses; those without routes list nothing. */
+  #listTarget(instance: string, peer: string, family: string): { s: Session; f: FamilyCode } {
+    const s = this.#instance(instance).sessions.get(peer);
+    if (!s) throw notFound(`peer "${peer}" in instance "${instance}"`);
+    return { s, f: parseFamily(family) };
+  }
+
   /**
    * Announces prefixes (text, "10.0.0.0/24") to one peer with one attribute
    * set; prefixes already announced with the same set are left alone.
@@ -400,31 +405,9 @@ export class Speaker {
    * The peer's Adj-RIB-Out for a family as sent (own AS prepended on eBGP,
    * next hop set, LOCAL_PREF on iBGP); empty while the family is not up.
    */
-  *advertised(instance: string, peer: string, family: string): Generator<RouteEntry> {
-    const { s, f, v } = this.#routeTarget(instance, peer, family);
-    const neg = s.negotiated;
-    if (s.state !== "established" || !neg || !s.ribOut.isActive(f)) return;
-    const inst = this.#instance(instance);
-    const local = s.connection?.localAddress ?? "";
-    const v6local = local.includes(":");
-    const nh4 = s.config.nextHop.ipv4 ?? (v6local ? undefined : local);
-    const nh6 = s.config.nextHop.ipv6 ?? (v6local ? local : `::ffff:${local}`);
-    const viaMp = f !== IPV4_UNICAST || (neg.extendedNextHop.includes(IPV4_UNICAST) && !s.config.nextHop.ipv4);
-    // The API always shows 4-octet AS numbers (as GoBGP's API does).
-    const enc = { ebgp: neg.ebgp, localAsn: inst.opts.asn, as4: true, nextHopV4: nh4 };
-    const mp = viaMp ? { family: f, nextHop: f === IPV4_UNICAST || v === 6 ? nh6 : nh4 ?? "" } : null;
-    const now = this.#clock.now();
-    const cache = new Map<AttrSet, Uint8Array[]>();
-    for (const [key, b] of s.ribOut.routes(f)) {
-      let attributes: Uint8Array[];
-      if (mp) attributes = advertisedAttributes(b.attrs, enc, f, mp, key);
-      else {
-        let c = cache.get(b.attrs);
-        if (!c) cache.set(b.attrs, c = advertisedAttributes(b.attrs, enc, f, null, key));
-        attributes = c;
-      }
-      yield entry(key, f, v, attributes, now - b.since);
-    }
+  advertised(instance: string, peer: string, family: string): Generator<RouteEntry> {
+    const { s, f } = this.#listTarget(instance, peer, family);
+    return advertisedRoutes(s, f, this.#instance(instance).opts.asn, this.#clock.now());
   }
 
   /**
@@ -432,34 +415,16 @@ export class Speaker {
    * announced to any of its peers, once, with ORIGIN and an unresolved next
    * hop (0.0.0.0 / ::).
    */
-  *locRib(instance: string, family: string): Generator<RouteEntry> {
+  locRib(instance: string, family: string): Generator<RouteEntry> {
     const inst = this.#instance(instance);
-    const f = parseFamily(family);
-    if (!isRouteFamily(f)) return;
-    const v = familyAfi(f) === Afi.IPv6 ? 6 : 4;
-    const seen = new Set<PrefixKey>();
-    const now = this.#clock.now();
-    for (const s of inst.sessions.values()) {
-      for (const [key, b] of s.ribOut.routes(f)) {
-        if (seen.has(key)) continue;
-        seen.add(key);
-        yield entry(key, f, v, localPathAttributes(b.attrs, f, key), now - b.since);
-      }
-    }
+    // Families that carry no routes in herald simply list nothing.
+    return locRibRoutes(inst.sessions.values(), parseFamily(family), this.#clock.now());
   }
 
   /** What the peer announced (Adj-RIB-In), never installed. */
-  *received(instance: string, peer: string, family: string): Generator<RouteEntry> {
-    const { s, f, v } = this.#routeTarget(instance, peer, family);
-    const now = this.#clock.now();
-    const scratch = new Uint8Array(4096);
-    for (const [key, p] of s.ribIn.routes(f)) {
-      const attributes = [...p.raw];
-      const r = p.attrs.mpReach;
-      if (r) attributes.push(scratch.slice(0, writeAttribute(mpReach, { ...r, nlri: [key], opaqueNlri: undefined }, scratch, 0, { as4: true })));
-      attributes.sort((a, b) => a[1] - b[1]);
-      yield entry(key, f, v, attributes, now - p.since);
-    }
+  received(instance: string, peer: string, family: string): Generator<RouteEntry> {
+    const { s, f } = this.#listTarget(instance, peer, family);
+    return receivedRoutes(s, f, this.#clock.now());
   }
 
   // ---- shutdown -------------------------------------------------------------------------
@@ -476,10 +441,6 @@ export class Speaker {
     const all = [...this.#instances.values()];
     await Promise.all(all.map((inst) => this.#teardown(inst, notify ? { subcode: CeaseSubcode.AdministrativeShutdown, hard: true } : { silent: true })));
   }
-}
-
-function entry(key: PrefixKey, f: FamilyCode, v: 4 | 6, attributes: Uint8Array[], ageMs: number): RouteEntry {
-  return { prefix: keyToText(key, v), family: formatFamily(f), nlri: keyToBytes(key), attributes, nextHop: nextHopOf(attributes), ageMs, best: true, stale: false };
 }
 
 function textKey(text: string, v: 4 | 6, family: string): PrefixKey {

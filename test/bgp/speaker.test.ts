@@ -197,5 +197,8 @@ describe("Speaker over loopback TCP", () => {
     expect(() => a.announce("a", "x", "ipv4/unicast", ["10.0.0.0/33"])).toThrow('Cannot use prefix "10.0.0.0/33": not an address/length prefix');
     expect(() => a.announce("a", "x", "l2vpn/evpn", [])).toThrow(/carries routes for ipv4\/unicast and ipv6\/unicast only/);
     expect(() => a.announce("a", "nobody", "ipv4/unicast", [])).toThrow('Cannot find peer "nobody" in instance "a"');
+    expect([...a.advertised("a", "x", "l2vpn/evpn")]).toEqual([]);
+    expect([...a.locRib("a", "l2vpn/evpn")]).toEqual([]);
+    expect(() => a.locRib("a", "ipv4/unicats")).toThrow(TypeError);
   });
 });
