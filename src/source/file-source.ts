@@ -21,6 +21,8 @@ export interface FileSourceOptions {
   parse: (doc: ManifestDocument) => ParsedDocument;
   /** Quiet period before a burst of file events is applied. */
   debounceMs?: number;
+  /** Emit a `file` event for every file read again or removed (to retire its old problems). */
+  reportFiles?: boolean;
 }
 
 interface FileState {
@@ -37,6 +39,7 @@ export class FileSource implements ResourceSource {
   readonly #dir: string;
   readonly #parse: (doc: ManifestDocument) => ParsedDocument;
   readonly #debounceMs: number;
+  readonly #reportFiles: boolean;
   #files = new Map<string, FileState>();
   /** What is in force, by kind+key. */
   #inForce = new Map<string, Resource>();
@@ -50,6 +53,7 @@ export class FileSource implements ResourceSource {
     this.#dir = dir;
     this.#parse = options.parse;
     this.#debounceMs = options.debounceMs ?? 50;
+    this.#reportFiles = options.reportFiles ?? false;
   }
 
   async start(onBatch: (events: SourceEvent[]) => void): Promise<void> {
@@ -118,6 +122,7 @@ export class FileSource implements ResourceSource {
       const old = this.#files.get(name);
       next.set(name, old && old.text === text ? old : this.#load(name, text, old, events));
     }
+    if (this.#reportFiles) for (const name of this.#files.keys()) if (!next.has(name)) events.push({ type: "file", file: name, removed: true });
     this.#files = next;
     this.#applyInForce(events);
     if (events.length > 0 || !this.#started) this.#onBatch(events);
@@ -127,6 +132,7 @@ export class FileSource implements ResourceSource {
 
   #load(file: string, text: string, old: FileState | undefined, events: SourceEvent[]): FileState {
     const state: FileState = { text, resources: [], heldKeys: new Set() };
+    if (this.#reportFiles) events.push({ type: "file", file, removed: false });
     const parsed = parseManifests(file, text);
     for (const e of parsed.errors) {
       events.push({ type: "invalid", origin: { file, line: e.location.line }, errors: [`Cannot parse YAML (${file}:${e.location.line}): ${e.message}`] });
@@ -142,6 +148,8 @@ export class FileSource implements ResourceSource {
       if (result.ok) {
         state.resources.push({ kind: result.kind, key: result.key, object: result.object, origin });
         for (const message of result.warnings) events.push({ type: "warning", origin, message });
+      } else if (result.ignored) {
+        for (const message of result.errors) events.push({ type: "ignored", origin, message });
       } else {
         if (result.kind !== undefined && result.key !== undefined) state.heldKeys.add(idOf(result.kind, result.key));
         events.push({ type: "invalid", kind: result.kind, key: result.key, origin, errors: result.errors });

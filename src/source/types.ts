@@ -35,7 +35,15 @@ export type SourceEvent =
     readonly origin: Origin;
     readonly errors: readonly string[];
   }
-  | { readonly type: "warning"; readonly origin: Origin; readonly message: string };
+  | { readonly type: "warning"; readonly origin: Origin; readonly message: string }
+  /** A document of a kind herald does not read (MetalLB, ServiceMonitor…): skipped, not an error. */
+  | { readonly type: "ignored"; readonly origin: Origin; readonly message: string }
+  /**
+   * A file was read again (or removed): the `invalid`, `warning` and
+   * `ignored` events that follow in the batch replace the earlier ones for
+   * that file, so a consumer can drop problems that were fixed. File source only.
+   */
+  | { readonly type: "file"; readonly file: string; readonly removed: boolean };
 
 export interface ResourceSource {
   /**
@@ -49,4 +57,4 @@ export interface ResourceSource {
 /** The result of validating one document: what the schema registry returns. */
 export type ParsedDocument =
   | { readonly ok: true; readonly kind: string; readonly key: string; readonly object: unknown; readonly warnings: readonly string[] }
-  | { readonly ok: false; readonly kind?: string; readonly key?: string; readonly errors: readonly string[] };
+  | { readonly ok: false; readonly kind?: string; readonly key?: string; readonly errors: readonly string[]; readonly ignored?: boolean };
