@@ -2,12 +2,14 @@
  * The BPF object (bpf/herald_lb.c compiled by bpf/build): where it is, and
  * building it when missing or older than its source (tests, bench, build).
  *
- * The agent only reads the object; the compiled binary carries it with
- * `deno compile --include bpf/herald_lb.o`, which keeps the path below valid.
+ * The agent only reads the object. A release build (scripts/build) embeds
+ * it in the bundle's build stamp, so the bundle and the binary compiled from
+ * it need no bpf/ folder; from source it is read from bpf/.
  */
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { embeddedFile } from "../version.ts";
 
 export const PROGRAM_NAME = "herald_lb";
 
@@ -18,7 +20,13 @@ export function defaultObjectPath(): string {
   return `${BPF_DIR}${PROGRAM_NAME}.o`;
 }
 
-export function readProgramObject(path = defaultObjectPath()): Uint8Array {
+/** The object at `path`; without one, the embedded object or bpf/herald_lb.o. */
+export function readProgramObject(path?: string): Uint8Array {
+  if (path === undefined) {
+    const embedded = embeddedFile(`bpf/${PROGRAM_NAME}.o`);
+    if (embedded) return embedded;
+    path = defaultObjectPath();
+  }
   try {
     return new Uint8Array(readFileSync(path));
   } catch (err) {
