@@ -134,7 +134,6 @@ function denortMissing(stderr: string): boolean {
  */
 export async function compile(bundlePath: string, out: string): Promise<{ compiled: boolean; notice?: string }> {
   const denort = process.env.DENORT_BIN;
-  if (denort && !existsSync(denort)) throw new Error(`Cannot compile herald: DENORT_BIN names a missing file "${denort}"`);
   // Compile from a folder holding only the bundle, so no deno.json,
   // package.json or node_modules is picked up or embedded.
   const tmp = mkdtempSync(join(tmpdir(), "herald-compile-"));
@@ -193,6 +192,8 @@ export async function tarball(out: string, facts: BuildStamp, compiled: boolean)
 export async function build(options: BuildOptions): Promise<BuildResult> {
   const log = options.log ?? ((line: string) => console.error(line));
   const out = resolve(options.out);
+  const denort = process.env.DENORT_BIN;
+  if (denort && !existsSync(denort)) throw new Error(`Cannot compile herald: DENORT_BIN names a missing file "${denort}"`);
   mkdirSync(out, { recursive: true });
   for (const f of ["herald", "deno", "herald.js", "SHA256SUMS"]) rmSync(join(out, f), { force: true });
   const facts = await buildFacts();
