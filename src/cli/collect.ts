@@ -50,7 +50,7 @@ export function pathJson(a: PathAttrs): Record<string, unknown> {
   if (a.atomicAggregate) out.atomicAggregate = true;
   if (a.aggregator) out.aggregator = a.aggregator;
   if (a.as4Path) out.as4Path = a.as4Path.flatMap((s) => s.asns);
-  if (a.unknown) out.unknown = a.unknown.map((u) => ({ code: u.code, flags: u.flags, value: Buffer.from(u.value).toString("hex") }));
+  if (a.unknown) out.unknown = a.unknown.map((u) => ({ code: u.code, flags: u.flags, value: [...u.value].map((b) => b.toString(16).padStart(2, "0")).join("") }));
   return out;
 }
 
