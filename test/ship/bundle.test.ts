@@ -1,0 +1,131 @@
+/**
+ * The shipped program, run the way it ships: scripts/build's single-file
+ * bundle (dist/herald.js) and its `herald` entry point, copied into an empty
+ * folder with only the deno runtime beside them: no node_modules, no source
+ * tree, an empty DENO_DIR (so nothing can come from a package cache).
+ */
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
+import { createConnection, createServer } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { build, type Built, DENO, ok, ROOT, run, tempDir } from "./support.ts";
+
+const cleanup: Array<() => void> = [];
+afterAll(() => {
+  for (const f of cleanup.splice(0).reverse()) f();
+});
+
+let built: Built;
+/** An empty folder holding herald.js and deno, and the built `herald` entry point. */
+let shipped: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  built = await build(join(tempDir("bundle-out", cleanup), "dist"));
+  shipped = tempDir("bundle-run", cleanup);
+  copyFileSync(join(built.out, "herald.js"), join(shipped, "herald.js"));
+  copyFileSync(realpathSync(DENO), join(shipped, "deno"));
+  // The entry point: a compiled binary on its own, or the launcher, which runs the deno and herald.js beside it.
+  const entry = join(shipped, "bin");
+  mkdirSync(entry);
+  for (const f of ["herald", "deno", "herald.js"]) if (existsSync(join(built.out, f))) copyFileSync(join(built.out, f), join(entry, f));
+  await ok("chmod", ["0755", join(shipped, "deno"), ...["herald", "deno"].map((f) => join(entry, f)).filter(existsSync)]);
+  // Nothing from the checkout: no PATH to it, an empty deno cache, a home with nothing in it.
+  const home = tempDir("bundle-home", cleanup);
+  env = { PATH: "/usr/bin:/bin", HOME: home, DENO_DIR: join(home, "deno-dir"), DENO_NO_UPDATE_CHECK: "1" };
+}, 300_000);
+
+const VERSION_LINE = (b: Built) =>
+  new RegExp(`^herald ${b.version.replaceAll(".", "\\.")} \\(commit ${b.commit}, built ${b.date}, deno \\d+\\.\\d+\\.\\d+\\)\\n$`);
+
+describe("scripts/build bundle (dist/herald.js)", () => {
+  it("stamps version, git commit and build date", async () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+    expect(built.version).toBe(pkg.version);
+    expect(built.commit).toMatch(/^[0-9a-f]{12}(-dirty)?$/);
+    expect(built.date).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    const head = readFileSync(join(built.out, "herald.js"), "utf8").split("\n", 1)[0];
+    expect(head).toMatch(/^globalThis\.__HERALD_BUILD__ = Object\.freeze\(\{"version":/);
+  });
+
+  it("carries the BPF object, so the agent needs no bpf/ folder", () => {
+    const head = readFileSync(join(built.out, "herald.js"), "utf8").split("\n", 1)[0];
+    const stamp = JSON.parse(head.slice(head.indexOf("(") + 1, head.lastIndexOf(")"))) as { files: Record<string, string> };
+    const object = Buffer.from(stamp.files["bpf/herald_lb.o"], "base64");
+    expect(object.subarray(0, 4).toString("latin1")).toBe("\x7fELF");
+    expect(object.equals(readFileSync(join(ROOT, "bpf/herald_lb.o")))).toBe(true);
+  });
+
+  it("inlines the npm packages and leaves koffi (Node's FFI) out", () => {
+    const text = readFileSync(join(built.out, "herald.js"), "utf8");
+    for (const pkg of ["yaml", "zod"]) expect(text).toContain(`// node_modules/${pkg}/`);
+    expect(text).not.toContain("// node_modules/koffi/");
+    // Only node: built-ins are imported; everything else is inside the file.
+    const imports = [...text.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1]);
+    expect(imports.every((s) => s.startsWith("node:"))).toBe(true);
+  });
+
+  it("runs from an empty folder with deno alone: --version and version", async () => {
+    for (const argv of [["--version"], ["version"]]) {
+      const r = await run(join(shipped, "deno"), ["run", "--allow-all", "--no-config", "--no-remote", "--no-npm", "herald.js", ...argv], { cwd: shipped, env });
+      expect(r.stderr).toBe("");
+      expect(r.stdout).toMatch(VERSION_LINE(built));
+      expect(r.code).toBe(0);
+    }
+  });
+
+  it("runs behind the same `herald` entry point (compiled binary or launcher)", async () => {
+    const r = await run(join(shipped, "bin/herald"), ["--version"], { cwd: shipped, env });
+    expect(r.stderr).toBe("");
+    expect(r.stdout).toMatch(VERSION_LINE(built));
+    expect(r.code).toBe(0);
+    if (!built.compiled) {
+      expect(built.stderr.trim().split("\n").filter((l) => /denort/.test(l))).toHaveLength(1);
+    }
+  });
+});
+
+/** A port that was free a moment ago on 127.0.0.1. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function connects(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = createConnection({ host: "127.0.0.1", port }, () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once("error", () => resolve(false));
+  });
+}
+
+describe("herald collect from the bundle", () => {
+  it("listens on --listen and prints its banner, and stops on SIGTERM", async () => {
+    const port = await freePort();
+    const child = spawn(join(shipped, "bin/herald"), ["collect", "--listen", `127.0.0.1:${port}`, "--asn", "65000"], { cwd: shipped, env, stdio: ["ignore", "pipe", "pipe"] });
+    cleanup.push(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")));
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    const deadline = Date.now() + 20_000;
+    while (!out.includes(`listening on 127.0.0.1:${port}`)) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`herald collect did not listen:\n${out}\n${err}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(out).toMatch(new RegExp(`^# herald collect: AS 65000, .*listening on 127\\.0\\.0\\.1:${port}$`, "m"));
+    expect(await connects(port)).toBe(true);
+    process.kill(child.pid!, "SIGTERM");
+    expect(await exited).toBe(0);
+  }, 60_000);
+});
