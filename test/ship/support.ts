@@ -3,7 +3,7 @@
  * temporary folder, and make temporary folders that are removed afterwards.
  */
 import { execFile, spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -73,4 +73,36 @@ export async function build(out: string, release = false): Promise<Built> {
   const m = /^herald (\S+) \(commit (\S+), built (\S+)\)/m.exec(r.stdout);
   if (!m) throw new Error(`scripts/build printed no summary:\n${r.stdout}`);
   return { out, version: m[1], commit: m[2], date: m[3], compiled: /herald \(compiled/.test(r.stdout), stderr: r.stderr };
+}
+
+/** `Key=value` lines by section; a key set twice keeps every value. */
+export function parseUnit(text: string): Map<string, string[]> {
+  const keys = new Map<string, string[]>();
+  let section = "";
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#") || line.startsWith(";")) continue;
+    const header = /^\[(\w+)\]$/.exec(line);
+    if (header) {
+      section = header[1];
+      continue;
+    }
+    const eq = line.indexOf("=");
+    const key = `${section}.${line.slice(0, eq)}`;
+    keys.set(key, [...(keys.get(key) ?? []), line.slice(eq + 1)]);
+  }
+  return keys;
+}
+
+/**
+ * `systemd-analyze verify` of a unit whose ExecStart binary is `herald`
+ * (an executable somewhere): stdout+stderr, empty when systemd has nothing to say.
+ */
+export async function verifyUnit(unitText: string, herald: string, cleanupList: Array<() => void>): Promise<{ code: number; output: string }> {
+  const analyze = tool("systemd-analyze", "systemd");
+  const dir = tempDir("unit", cleanupList);
+  const unit = join(dir, "herald.service");
+  writeFileSync(unit, unitText.replaceAll("/usr/local/bin/herald", herald));
+  const r = await run(analyze, ["verify", unit]);
+  return { code: r.code, output: (r.stdout + r.stderr).trim() };
 }
