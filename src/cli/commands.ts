@@ -12,3 +12,4 @@ registerCommand("version", "print version, commit, runtime and build date", vers
 registerCommand("plan", "dry run: what a node would run and advertise, and the LB-IPAM result, from manifests", planCommand);
 registerCommand("validate", "check manifests offline: errors with file:line and field, warnings for silent traps", validateCommand);
 registerCommand("collect", "passive BGP route collector: accepts any peer and prints what it announces", collectCommand);
+registerCommand("agent", "run the node agent: BGP sessions, LoadBalancer IPs and the status API from --config-dir", (argv) => import("./agent.ts").then((m) => m.agentCommand(argv)));

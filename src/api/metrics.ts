@@ -1,0 +1,155 @@
+/**
+ * Prometheus metrics named and labelled as Cilium names them (spec
+ * cli §7), on a private prom-client Registry (no global state, so tests and
+ * several agents in one process never share series).
+ *
+ * - Agent (§7.1, baseline ≈1.20 label set): `cilium_bgp_control_plane_session_state`,
+ *   `_advertised_routes`, `_received_routes` — gauges computed at scrape time
+ *   from the speaker's snapshot (route gauges only while established, as the
+ *   baseline collector); `_reconcile_errors_total` and
+ *   `_reconcile_run_duration_seconds` (default buckets) per `instance_name`.
+ * - Operator LB-IPAM (§7.2): `cilium_operator_lbipam_*` computed at scrape
+ *   time from the allocator, plus the operator's BGP reconcile metrics for
+ *   herald's own NodeConfig derivation.
+ * - prom-client's default process metrics (CPU, memory, event loop, …).
+ *
+ * One deliberate difference: `cilium_operator_lbipam_conflicting_pools_total`
+ * is the number of conflicting pools now, never negative (Cilium's counter
+ * drifts below zero, §7.2 quirk).
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { PeerStatus } from "../bgp/status.ts";
+import type { PoolSummary, ServiceSummary } from "../ipam/mod.ts";
+
+export interface MetricsSources {
+  /** The speaker's peers now (one entry per instance and peer). */
+  peers(): readonly PeerStatus[];
+  /** LB-IPAM now; null while it has not started. */
+  pools(): readonly PoolSummary[] | null;
+  services(): readonly ServiceSummary[] | null;
+}
+
+/** "ip:port", IPv6 bracketed (Go's netip.AddrPort). */
+export function addrPort(address: string, port: number): string {
+  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  readonly reconcileErrors: Counter<"instance_name">;
+  readonly reconcileDuration: Histogram<"instance_name">;
+  readonly operatorReconcileErrors: Counter<"resource_kind" | "resource_name">;
+  readonly operatorReconcileDuration: Histogram<string>;
+
+  constructor(sources: MetricsSources, o: { processMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    const peerLabels = ["instance_name", "local_asn", "neighbor", "neighbor_asn"] as const;
+    const routeLabels = [...peerLabels, "afi", "safi"] as const;
+    const base = (p: PeerStatus) => ({
+      instance_name: p.instance,
+      local_asn: String(p.localAsn),
+      neighbor: addrPort(p.peerAddress, p.peerPort),
+      neighbor_asn: String(p.peerAsn),
+    });
+    new Gauge({
+      name: "cilium_bgp_control_plane_session_state",
+      help: "Current state of the BGP session with the peer, Up = 1 or Down = 0",
+      labelNames: peerLabels,
+      registers,
+      collect() {
+        this.reset();
+        for (const p of sources.peers()) this.set(base(p), p.state === "established" ? 1 : 0);
+      },
+    });
+    const routes = (name: string, help: string, pick: (f: PeerStatus["families"][number]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: routeLabels,
+        registers,
+        collect() {
+          this.reset();
+          for (const p of sources.peers()) {
+            if (p.state !== "established") continue;
+            for (const f of p.families) this.set({ ...base(p), afi: f.afi, safi: f.safi }, pick(f));
+          }
+        },
+      });
+    routes("cilium_bgp_control_plane_advertised_routes", "Number of routes advertised to the peer", (f) => f.advertised);
+    routes("cilium_bgp_control_plane_received_routes", "Number of routes received from the peer", (f) => f.received);
+    this.reconcileErrors = new Counter({
+      name: "cilium_bgp_control_plane_reconcile_errors_total",
+      help: "The number of errors during reconciliation of BGP configuration",
+      labelNames: ["instance_name"],
+      registers,
+    });
+    this.reconcileDuration = new Histogram({
+      name: "cilium_bgp_control_plane_reconcile_run_duration_seconds",
+      help: "The duration of BGP reconciliation runs",
+      labelNames: ["instance_name"],
+      registers,
+    });
+    this.operatorReconcileErrors = new Counter({
+      name: "cilium_operator_bgp_control_plane_reconcile_errors_total",
+      help: "The number of errors during reconciliation of BGP configuration",
+      labelNames: ["resource_kind", "resource_name"],
+      registers,
+    });
+    this.operatorReconcileDuration = new Histogram({
+      name: "cilium_operator_bgp_control_plane_reconcile_run_duration_seconds",
+      help: "The duration of BGP reconciliation runs",
+      registers,
+    });
+
+    new Gauge({
+      name: "cilium_operator_lbipam_conflicting_pools_total",
+      help: "The number of conflicting pools",
+      registers,
+      collect() {
+        const pools = sources.pools();
+        this.set(pools ? pools.filter((p) => p.conflict !== null).length : 0);
+      },
+    });
+    const perPool = (name: string, help: string, pick: (p: PoolSummary) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["pool"],
+        registers,
+        collect() {
+          this.reset(); // a deleted pool's series goes with it
+          for (const p of sources.pools() ?? []) this.set({ pool: p.name }, pick(p));
+        },
+      });
+    perPool("cilium_operator_lbipam_ips_available_total", "The number of IP addresses available in a given pool", (p) => Number(p.available));
+    perPool("cilium_operator_lbipam_ips_used_total", "The number of IP addresses used in a given pool", (p) => p.used);
+    new Gauge({
+      name: "cilium_operator_lbipam_services_matching_total",
+      help: "The number of services matching pools",
+      registers,
+      collect() {
+        this.set(sources.services()?.length ?? 0);
+      },
+    });
+    new Gauge({
+      name: "cilium_operator_lbipam_services_unsatisfied_total",
+      help: "The number of services which did not receive all requested IPs",
+      registers,
+      collect() {
+        this.set((sources.services() ?? []).filter((s) => !s.satisfied).length);
+      },
+    });
+    if (o.processMetrics ?? true) {
+      try {
+        collectDefaultMetrics({ register: this.registry });
+      } catch {
+        // A runtime without one of the process probes: the BGP metrics still work.
+      }
+    }
+  }
+
+  /** The exposition text and its content type. */
+  async text(): Promise<{ body: string; contentType: string }> {
+    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+  }
+}

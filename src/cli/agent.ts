@@ -1,0 +1,175 @@
+/**
+ * `herald agent --config-dir DIR [flags]`: runs the node agent (src/agent)
+ * until SIGTERM or SIGINT, then shuts down the graceful-restart way (spec
+ * C7: no NOTIFICATION, routes stay with graceful-restart peers). A second
+ * signal during shutdown exits at once.
+ *
+ * Control options mirror Cilium's agent flags and `herald plan`'s.
+ */
+import { hostname } from "node:os";
+import process from "node:process";
+import { Agent, type AgentOptions } from "../agent/agent.ts";
+import type { ControlOptions } from "../control/types.ts";
+import { canonicalIP } from "../net/ip.ts";
+import { createLogger, type LogFormat, type LogLevel } from "../log.ts";
+import { hostPortFlag, parseFlags, UsageError } from "./args.ts";
+
+export const AGENT_USAGE = `Usage: herald agent --config-dir DIR [flags]
+
+  --config-dir DIR              manifests to run (every .yaml/.yml, watched)
+  --node-name NAME              this node (default: the hostname)
+  --node-labels k=v[,k=v]       labels over those of the Node object
+  --api HOST:PORT               status API (default 127.0.0.1:9234; loopback unless told otherwise)
+  --state-dir DIR               LB-IPAM state and restart marker (default /var/lib/herald)
+  --bpf-pin-dir DIR             eBPF service maps (default /sys/fs/bpf/herald)
+  --devices IF[,IF]             devices for the datapath (default: those with a default route)
+  --no-datapath                 run BGP and LB-IPAM without the eBPF datapath
+  --log-format logfmt|json      (default logfmt)
+  --log-level debug|info|warn|error
+  --bgp-listen-address ADDR     where instances with localPort listen (default 0.0.0.0)
+  --ip-families ipv4|ipv6|dual  cluster IP families (default: from the node's addresses)
+  --v2-only                     ignore CiliumBGPPeeringPolicy (Cilium ≥ 1.19 behaviour)
+  --ipam-mode MODE              Cilium ipam mode (PodCIDR adverts need kubernetes or cluster-pool)
+  --bgp-secrets-namespace NS    where authSecretRef Secrets live (default kube-system)
+  --legacy-origin-attribute     ORIGIN INCOMPLETE for LoadBalancer IP routes
+  --no-service-endpoints-routable true|false
+  --router-id-allocation-mode default|ip-pool
+  --router-id-allocation-ip-pool CIDR
+  --router-id-interface IF      interface whose MAC gives the router ID without IPv4`;
+
+function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!allowed.includes(value as T)) throw new UsageError(`--${flag} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}: current value is "${value}"`);
+  return value as T;
+}
+
+function labelsFlag(text: string | undefined): Record<string, string> | undefined {
+  if (text === undefined) return undefined;
+  const out: Record<string, string> = {};
+  for (const part of text.split(",").filter((p) => p.trim() !== "")) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--node-labels must be key=value[,key=value]: current value is "${text}"`);
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+function nonEmpty(flag: string, value: string | undefined, form: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === "") throw new UsageError(`--${flag} must be ${form}: current value is ""`);
+  return value;
+}
+
+/** Flags → AgentOptions (without the logger); throws UsageError naming the flag. */
+export function agentOptions(argv: string[]): Omit<AgentOptions, "logger"> & { logFormat: LogFormat; logLevel: LogLevel } {
+  const { values, positionals } = parseFlags(argv, {
+    "config-dir": { type: "string" },
+    "node-name": { type: "string" },
+    "node-labels": { type: "string" },
+    api: { type: "string" },
+    "state-dir": { type: "string" },
+    "bpf-pin-dir": { type: "string" },
+    devices: { type: "string" },
+    "no-datapath": { type: "boolean" },
+    "log-format": { type: "string" },
+    "log-level": { type: "string" },
+    "bgp-listen-address": { type: "string" },
+    "ip-families": { type: "string" },
+    "v2-only": { type: "boolean" },
+    "ipam-mode": { type: "string" },
+    "bgp-secrets-namespace": { type: "string" },
+    "legacy-origin-attribute": { type: "boolean" },
+    "no-service-endpoints-routable": { type: "string" },
+    "router-id-allocation-mode": { type: "string" },
+    "router-id-allocation-ip-pool": { type: "string" },
+    "router-id-interface": { type: "string" },
+    help: { type: "boolean", short: "h" },
+  }, true);
+  if (values.help) throw new UsageError(AGENT_USAGE);
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}": herald agent takes flags only`);
+  const configDir = nonEmpty("config-dir", values["config-dir"], "a directory of manifests");
+  if (!configDir) throw new UsageError("--config-dir DIR is required: herald agent --config-dir DIR");
+  const nodeName = nonEmpty("node-name", values["node-name"], "a node name") ?? hostname();
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName) || nodeName.length > 253) {
+    throw new UsageError(`--node-name must be a DNS subdomain name (lowercase letters, digits, "-" and "."): current value is "${nodeName}"`);
+  }
+  let api: AgentOptions["api"] = { host: "127.0.0.1", port: 9234 };
+  if (values.api !== undefined) {
+    const hp = hostPortFlag("api", values.api);
+    const host = canonicalIP(hp.host);
+    if (host === null && hp.host !== "localhost") throw new UsageError(`--api must be HOST:PORT with an IP address as HOST (IPv6 as [addr]:port): current value is "${values.api}"`);
+    api = { host: host ?? "127.0.0.1", port: hp.port };
+  }
+  if (values["no-datapath"] && values["bpf-pin-dir"] !== undefined) {
+    throw new UsageError("--no-datapath and --bpf-pin-dir exclude each other: give one of them");
+  }
+  if (values["no-datapath"] && values.devices !== undefined) {
+    throw new UsageError("--no-datapath and --devices exclude each other: --devices names the datapath's interfaces");
+  }
+  const pinDir = nonEmpty("bpf-pin-dir", values["bpf-pin-dir"], "a directory on a BPF file system");
+  if (pinDir !== undefined && /\.[^/]*$/.test(pinDir.split("/").pop() ?? "")) {
+    throw new UsageError(`--bpf-pin-dir must not contain a dot in its last component (bpffs refuses such names): current value is "${pinDir}"`);
+  }
+  const devices = values.devices?.split(",").map((d) => d.trim()).filter(Boolean);
+  if (values.devices !== undefined && devices!.length === 0) throw new UsageError(`--devices must be IF[,IF]: current value is "${values.devices}"`);
+  const listen = values["bgp-listen-address"];
+  if (listen !== undefined && canonicalIP(listen) === null) {
+    throw new UsageError(`--bgp-listen-address must be an IP address: current value is "${listen}"`);
+  }
+  const control: Partial<ControlOptions> = {
+    ipFamilies: oneOf("ip-families", values["ip-families"], ["ipv4", "ipv6", "dual"] as const) ?? null,
+    v2Only: values["v2-only"] ?? false,
+    legacyOriginAttribute: values["legacy-origin-attribute"] ?? false,
+  };
+  if (values["ipam-mode"] !== undefined) control.ipamMode = nonEmpty("ipam-mode", values["ipam-mode"], "a Cilium ipam mode (e.g. \"kubernetes\")")!;
+  if (values["bgp-secrets-namespace"] !== undefined) control.bgpSecretsNamespace = values["bgp-secrets-namespace"];
+  const routable = oneOf("no-service-endpoints-routable", values["no-service-endpoints-routable"], ["true", "false"] as const);
+  if (routable !== undefined) control.noServiceEndpointsRoutable = routable === "true";
+  const mode = oneOf("router-id-allocation-mode", values["router-id-allocation-mode"], ["default", "ip-pool"] as const);
+  if (mode) control.routerIDAllocationMode = mode;
+  if (values["router-id-allocation-ip-pool"] !== undefined) control.routerIDAllocationIPPool = values["router-id-allocation-ip-pool"];
+  if (values["router-id-interface"] !== undefined) control.routerIDInterface = nonEmpty("router-id-interface", values["router-id-interface"], "an interface name")!;
+  return {
+    configDir,
+    nodeName,
+    nodeLabels: labelsFlag(values["node-labels"]),
+    api,
+    stateDir: nonEmpty("state-dir", values["state-dir"], "a directory") ?? "/var/lib/herald",
+    datapath: values["no-datapath"] ? { enabled: false } : { enabled: true, pinDir, devices },
+    control,
+    bgpListenAddress: listen === undefined ? undefined : canonicalIP(listen)!,
+    logFormat: oneOf("log-format", values["log-format"], ["logfmt", "json"] as const) ?? "logfmt",
+    logLevel: oneOf("log-level", values["log-level"], ["debug", "info", "warn", "error"] as const) ?? "info",
+  };
+}
+
+export async function agentCommand(argv: string[]): Promise<number> {
+  const o = agentOptions(argv);
+  const logger = createLogger({ format: o.logFormat, level: o.logLevel });
+  const agent = new Agent({ ...o, logger });
+  let signals = 0;
+  let stopRequested: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
+  const onSignal = (sig: string) => {
+    signals++;
+    if (signals > 1) {
+      logger.warn("Second signal: exiting without waiting", { signal: sig });
+      process.exit(130);
+    }
+    logger.info("Signal received, shutting down", { signal: sig });
+    stopRequested();
+  };
+  process.on("SIGINT", () => onSignal("SIGINT"));
+  process.on("SIGTERM", () => onSignal("SIGTERM"));
+  try {
+    await Promise.race([agent.start(), stopped]);
+  } catch (err) {
+    logger.error("Cannot run the agent", { error: err as Error });
+    console.error(`herald agent: ${(err as Error).message}`);
+    await agent.stop().catch(() => {});
+    return 1;
+  }
+  await stopped;
+  await agent.stop();
+  return 0;
+}
