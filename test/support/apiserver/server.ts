@@ -6,8 +6,9 @@
  * bookmarks, inject failures, record requests.
  */
 import http from "node:http";
+import { parse as parseYaml } from "yaml";
 import type { Socket } from "node:net";
-import { type ApiError, badRequest, isApiError, internalError, methodNotSupported, pathNotFound, type StatusBody } from "./errors.ts";
+import { type ApiError, badRequest, internalError, isApiError, methodNotSupported, pathNotFound, type StatusBody, unsupportedMediaType } from "./errors.ts";
 import { apiGroupDoc, apiGroupList, apiResourceList, apiVersions, openAPIV3Doc, openAPIV3Root, SERVER_VERSION } from "./discovery.ts";
 import { type DeleteOptions, Engine, type EngineOptions, type WriteOptions } from "./engine.ts";
 import type { Json } from "./patch.ts";
@@ -437,6 +438,11 @@ export class ApiServerDouble {
       resourceVersion: query.resourceVersion,
       resourceVersionMatch: query.resourceVersionMatch,
     };
+    const bodyType = (req.headers["content-type"] ?? "").split(";")[0].trim();
+    if ((method === "POST" || method === "PUT") && body && bodyType !== "" && bodyType !== "application/json" && bodyType !== "application/yaml") {
+      // Protobuf (what kubectl's imperative `create namespace` sends) is not spoken here.
+      throw unsupportedMediaType(["application/json", "application/yaml"]);
+    }
     switch (method) {
       case "GET": {
         if (isWatch) {
@@ -457,11 +463,11 @@ export class ApiServerDouble {
       }
       case "POST": {
         if (name) throw methodNotSupported({ group: type.group, resource: type.resource }, "create");
-        return [201, e.create(type, version, namespace, parseJson(body), write)];
+        return [201, e.create(type, version, namespace, parseJson(body, bodyType), write)];
       }
       case "PUT": {
         if (!name) throw methodNotSupported({ group: type.group, resource: type.resource }, "update");
-        const { object, created } = e.update(type, version, namespace, name, parseJson(body), write);
+        const { object, created } = e.update(type, version, namespace, name, parseJson(body, bodyType), write);
         return [created ? 201 : 200, object];
       }
       case "PATCH": {
@@ -522,9 +528,9 @@ function readBody(req: http.IncomingMessage): Promise<string> {
   });
 }
 
-function parseJson(body: string): Json {
+function parseJson(body: string, contentType = "application/json"): Json {
   try {
-    return JSON.parse(body);
+    return contentType === "application/yaml" ? parseYaml(body) : JSON.parse(body);
   } catch (err) {
     throw badRequest(`couldn't get version/kind; json parse error: ${(err as Error).message}`);
   }
