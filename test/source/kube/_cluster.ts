@@ -1,11 +1,16 @@
-/** A double with herald's CRDs and a KubeClient for it, for the kube source tests. */
+/** A double with herald's CRDs (deploy/kubernetes) and a KubeClient for it, for the kube source tests. */
+import { generateCRDs } from "../../../scripts/gen-crds.ts";
 import { type ApiServerDouble, type ApiServerOptions, startApiServer } from "../../support/apiserver/mod.ts";
 import { clientFromKubeconfigText, type KubeClient } from "../../../src/source/kube/client.ts";
-import { poolCRD } from "../../apiserver/_fixtures.ts";
+
+/** Installs herald's CRDs (after a restart that dropped state, too). */
+export function installCRDs(api: ApiServerDouble): void {
+  for (const crd of generateCRDs()) api.put(crd);
+}
 
 export async function cluster(options: ApiServerOptions = {}): Promise<{ api: ApiServerDouble; client: KubeClient }> {
   const api = await startApiServer(options);
-  api.put(poolCRD());
+  installCRDs(api);
   return { api, client: clientFromKubeconfigText(api.kubeconfig()) };
 }
 
