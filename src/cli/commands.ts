@@ -13,3 +13,4 @@ registerCommand("plan", "dry run: what a node would run and advertise, and the L
 registerCommand("validate", "check manifests offline: errors with file:line and field, warnings for silent traps", validateCommand);
 registerCommand("collect", "passive BGP route collector: accepts any peer and prints what it announces", collectCommand);
 registerCommand("agent", "run the node agent: BGP sessions, LoadBalancer IPs and the status API from --config-dir", (argv) => import("./agent.ts").then((m) => m.agentCommand(argv)));
+registerCommand("bgp", "the agent's BGP state as the Cilium CLI prints it: peers, routes, route-policies, explain", (argv) => import("./bgp.ts").then((m) => m.bgpCommand(argv)));
