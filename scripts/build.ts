@@ -154,7 +154,8 @@ export async function compile(bundlePath: string, out: string): Promise<{ compil
 
 /** OUT/herald as the static launcher, and OUT/deno beside it. */
 export async function launcher(out: string): Promise<void> {
-  const cc = process.env.CC || "cc";
+  // cc, or clang where it is the only compiler (the BPF object needs clang anyway).
+  const cc = process.env.CC || ((await run("sh", ["-c", "command -v cc"])).code === 0 ? "cc" : "clang");
   await mustRun("build the herald launcher (a C compiler is needed where denort is missing)", cc, ["-static", "-Os", "-s", "-Wall", "-Werror", "-o", join(out, "herald"), join(ROOT, "scripts/build-launcher.c")]);
   const deno = join(out, "deno");
   rmSync(deno, { force: true });

@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync } from 
 import { createConnection, createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readProgramObject } from "../../src/datapath/program.ts";
 import { build, type Built, DENO, ok, ROOT, run, tempDir } from "./support.ts";
 
 const cleanup: Array<() => void> = [];
@@ -55,6 +56,19 @@ describe("scripts/build bundle (dist/herald.js)", () => {
     const object = Buffer.from(stamp.files["bpf/herald_lb.o"], "base64");
     expect(object.subarray(0, 4).toString("latin1")).toBe("\x7fELF");
     expect(object.equals(readFileSync(join(ROOT, "bpf/herald_lb.o")))).toBe(true);
+  });
+
+  it("readProgramObject() prefers the embedded object over bpf/ (the stamp is read when asked)", () => {
+    const g = globalThis as { __HERALD_BUILD__?: unknown };
+    const marker = new Uint8Array([0x7f, 0x45, 0x4c, 0x46, 1, 2, 3]);
+    g.__HERALD_BUILD__ = { version: "0.0.0", commit: "test", date: "test", files: { "bpf/herald_lb.o": Buffer.from(marker).toString("base64") } };
+    try {
+      expect(readProgramObject()).toEqual(marker);
+      // An explicit path still reads that file.
+      expect(readProgramObject(join(ROOT, "bpf/herald_lb.o")).length).toBe(readFileSync(join(ROOT, "bpf/herald_lb.o")).length);
+    } finally {
+      delete g.__HERALD_BUILD__;
+    }
   });
 
   it("inlines the npm packages and leaves koffi (Node's FFI) out", () => {
@@ -127,5 +141,37 @@ describe("herald collect from the bundle", () => {
     expect(await connects(port)).toBe(true);
     process.kill(child.pid!, "SIGTERM");
     expect(await exited).toBe(0);
+  }, 60_000);
+});
+
+/** Waits until `text()` matches `re` or the child exits; returns the match. */
+async function waitFor(text: () => string, re: RegExp, child: { exitCode: number | null }, what: string): Promise<RegExpExecArray> {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const m = re.exec(text());
+    if (m) return m;
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${what}:\n${text()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("herald agent from the bundle", () => {
+  it("starts on the shipped config skeleton, answers /healthz, and stops on SIGTERM", async () => {
+    const conf = tempDir("bundle-conf", cleanup);
+    copyFileSync(join(ROOT, "deploy/config/herald.yaml"), join(conf, "herald.yaml"));
+    const state = tempDir("bundle-state", cleanup);
+    const child = spawn(join(shipped, "bin/herald"), ["agent", "--config-dir", conf, "--node-name", "ship-test", "--state-dir", state, "--no-datapath", "--api", "127.0.0.1:0"], { cwd: shipped, env, stdio: ["ignore", "pipe", "pipe"] });
+    cleanup.push(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")));
+    let log = "";
+    child.stdout.on("data", (d) => (log += d));
+    child.stderr.on("data", (d) => (log += d));
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    const m = await waitFor(() => log, /msg="Serving the status API".* address=127\.0\.0\.1:(\d+)/, child, "herald agent did not serve its API");
+    const res = await fetch(`http://127.0.0.1:${m[1]}/healthz`);
+    expect(res.status).toBe(200);
+    await res.body?.cancel();
+    process.kill(child.pid!, "SIGTERM");
+    expect(await exited).toBe(0);
+    expect(log).toContain("without NOTIFICATION");
   }, 60_000);
 });

@@ -34,7 +34,7 @@ beforeAll(async () => {
   config = JSON.parse((await ok(podman, ["image", "inspect", "--format", "{{json .Config}}", TAG])).stdout);
   // Export the image's file system: create (not run) a container and untar it as root, owners kept.
   const dir = tempDir("image-rootfs", cleanup);
-  const ctr = (await ok(podman, ["create", TAG])).stdout.trim();
+  const ctr = (await ok(podman, ["create", "--network=none", TAG])).stdout.trim();
   try {
     await ok(podman, ["export", "--output", join(dir, "rootfs.tar"), ctr]);
   } finally {
