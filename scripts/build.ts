@@ -132,7 +132,7 @@ function denortMissing(stderr: string): boolean {
  * OUT/herald compiled from the bundle; `{ compiled: false, notice }` when
  * denort cannot be had and DENORT_BIN is not set.
  */
-export async function compile(bundlePath: string, out: string): Promise<{ compiled: boolean; notice?: string }> {
+export async function compile(bundlePath: string, out: string, facts: BuildStamp): Promise<{ compiled: boolean; notice?: string }> {
   const denort = process.env.DENORT_BIN;
   // Compile from a folder holding only the bundle, so no deno.json,
   // package.json or node_modules is picked up or embedded.
@@ -141,7 +141,17 @@ export async function compile(bundlePath: string, out: string): Promise<{ compil
     copyFileSync(bundlePath, join(tmp, "herald.js"));
     const target = resolve(out, "herald");
     const r = await run(denoBinary(), ["compile", "--quiet", "--allow-all", "--no-config", "--no-lock", "--target", TARGET, "--output", target, "herald.js"], { cwd: tmp });
-    if (r.code === 0) return { compiled: true };
+    if (r.code === 0) {
+      // The base binary (DENORT_BIN or downloaded) must really be denort: the result has to be herald.
+      const v = await run(target, ["--version"], { cwd: tmp });
+      const expected = `herald ${facts.version} (commit ${facts.commit}, built ${facts.date}, deno `;
+      if (v.code !== 0 || !v.stdout.startsWith(expected)) {
+        rmSync(target, { force: true });
+        const got = (v.stdout || v.stderr).trim().split("\n")[0];
+        throw new Error(`Cannot use the compiled binary: "herald --version" printed "${got}", expected "${expected}…" (is DENORT_BIN a denort for ${TARGET}?)`);
+      }
+      return { compiled: true };
+    }
     const why = stripAnsi(r.stderr).trim();
     if (!denort && denortMissing(why)) {
       return { compiled: false, notice: `herald build: no denort for ${TARGET} (deno compile cannot download it; set DENORT_BIN=/path/to/denort), so ${target} is a launcher that runs herald.js with the deno beside it` };
@@ -200,7 +210,7 @@ export async function build(options: BuildOptions): Promise<BuildResult> {
   const facts = await buildFacts();
   if (options.release) await mustRun("type-check mod.ts", denoBinary(), ["check", "--quiet", "mod.ts"]);
   const bundlePath = await bundle(out, facts);
-  const { compiled, notice } = await compile(bundlePath, out);
+  const { compiled, notice } = await compile(bundlePath, out, facts);
   if (notice) {
     log(notice);
     await launcher(out);

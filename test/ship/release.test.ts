@@ -56,6 +56,18 @@ describe("scripts/build --release", () => {
     expect(readFileSync(join(built.out, "herald")).subarray(0, 4).toString("latin1")).toBe("\x7fELF");
   });
 
+  it("honours DENORT_BIN: compiles on that base and refuses a result that is not herald, with no fallback", async () => {
+    const out = join(tempDir("release-denort", cleanup), "dist");
+    const missing = await run(join(ROOT, "scripts/build"), ["--out", out], { env: { ...process.env, DENORT_BIN: join(out, "no-such-denort") } });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe(`scripts/build: Cannot compile herald: DENORT_BIN names a missing file "${join(out, "no-such-denort")}"\n`);
+    // /bin/true as the base: deno compile succeeds, but the result is not herald.
+    const wrong = await run(join(ROOT, "scripts/build"), ["--out", out], { env: { ...process.env, DENORT_BIN: tool("true", "coreutils") } });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/^scripts\/build: Cannot use the compiled binary: "herald --version" printed "true \(GNU coreutils\)[^"]*", expected "herald /);
+    expect(readdirSync(out)).toEqual(["herald.js"]);
+  }, 120_000);
+
   it("packs the program, install.sh and all of deploy/ under herald-<version>-linux-amd64/", async () => {
     const r = await ok("tar", ["-tvzf", join(built.out, `${name}.tar.gz`)]);
     const entries = r.stdout.trim().split("\n").map((l) => {

@@ -2,8 +2,8 @@
  * Shared by the test/ship tests: run commands, build herald into a
  * temporary folder, and make temporary folders that are removed afterwards.
  */
-import { execFile, spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { accessSync, chmodSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,10 +42,16 @@ export async function ok(cmd: string, args: string[], options: RunOptions = {}):
 
 /** The path of a tool the test needs; fails (does not skip) when it is missing. */
 export function tool(name: string, debianPackage: string): string {
-  const r = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8", env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
-  const path = r.stdout.trim();
-  if (r.status !== 0 || !path) throw new Error(`Cannot run this test: "${name}" is missing (Debian package ${debianPackage})`);
-  return path;
+  const dirs = [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/sbin", "/usr/bin", "/bin"].filter(Boolean);
+  for (const dir of dirs) {
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      // not in this directory
+    }
+  }
+  throw new Error(`Cannot run this test: "${name}" is missing (Debian package ${debianPackage})`);
 }
 
 /** A temporary folder (world-readable, so dropped-privilege runs can enter it). */
