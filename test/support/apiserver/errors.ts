@@ -40,7 +40,7 @@ export interface GroupResource {
   resource: string;
 }
 
-export function qualified(gr: GroupResource): string {
+function qualified(gr: GroupResource): string {
   return gr.group === "" ? gr.resource : `${gr.resource}.${gr.group}`;
 }
 
@@ -96,19 +96,10 @@ export const unsupportedMediaType = (accepted: string[]) =>
     `the body of the request was in an unknown format - accepted media types include: ${accepted.join(", ")}`,
   );
 
-export const notAcceptable = (accepted: string[]) =>
-  failure(406, "NotAcceptable", `only the following media types are accepted: ${accepted.join(", ")}`);
-
 export const pathNotFound = () => failure(404, "NotFound", "the server could not find the requested resource");
 
 export const internalError = (message: string) =>
   failure(500, "InternalError", `Internal error occurred: ${message}`, { causes: [{ message }] });
-
-export const tooManyRequests = (message = "Too many requests, please try again later.") =>
-  failure(429, "TooManyRequests", message, { retryAfterSeconds: 1 });
-
-export const serviceUnavailable = (message = "the server is currently unable to handle the request") =>
-  failure(503, "ServiceUnavailable", message);
 
 export const timeout = (message: string) => failure(504, "Timeout", message, { retryAfterSeconds: 1 });
 
