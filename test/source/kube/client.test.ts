@@ -38,10 +38,10 @@ describe("KubeClient", () => {
   });
 
   it("turns error statuses into KubeApiError with code, reason and the server's message", async () => {
-    const err = await client.request("GET", resourcePath(NODES, { name: "nope" })).catch((e) => e);
+    const err: KubeApiError = await client.request("GET", resourcePath(NODES, { name: "nope" })).catch((e) => e);
     expect(err).toBeInstanceOf(KubeApiError);
     expect(err).toMatchObject({ code: 404, reason: "NotFound", message: 'Cannot GET /api/v1/nodes/nope: nodes "nope" not found' });
-    expect(err.status.details.name).toBe("nope");
+    expect(err.status?.details?.name).toBe("nope");
   });
 
   it("streams watch events until the server ends the watch", async () => {
