@@ -38,7 +38,7 @@ describe("KubeClient", () => {
   });
 
   it("turns error statuses into KubeApiError with code, reason and the server's message", async () => {
-    const err: KubeApiError = await client.request("GET", resourcePath(NODES, { name: "nope" })).catch((e) => e);
+    const err = await client.request("GET", resourcePath(NODES, { name: "nope" })).catch((e: KubeApiError) => e) as KubeApiError;
     expect(err).toBeInstanceOf(KubeApiError);
     expect(err).toMatchObject({ code: 404, reason: "NotFound", message: 'Cannot GET /api/v1/nodes/nope: nodes "nope" not found' });
     expect(err.status?.details?.name).toBe("nope");
