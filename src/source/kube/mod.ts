@@ -1,9 +1,10 @@
 /**
- * The Kubernetes building blocks of herald's Kubernetes source: a raw-JSON
- * client over @kubernetes/client-node, informers (list + watch, relist on
- * 410, backoff, bookmarks, parse at the edge), a status writer (JSON or
- * merge patch on /status, only on change, conflict retries, rate limit,
- * fencing), Lease leader election and an Events recorder.
+ * herald's Kubernetes source and its building blocks: a raw-JSON client
+ * over @kubernetes/client-node, informers (list + watch, relist on 410,
+ * backoff, bookmarks, parse at the edge), `KubeSource` (the ResourceSource
+ * over one informer per kind), a status writer (JSON or merge patch on
+ * /status, only on change, conflict retries, rate limit, fencing), Lease
+ * leader election and an Events recorder.
  *
  * @example
  * ```ts
@@ -28,5 +29,6 @@ export {
 } from "./informer.ts";
 export { LeaderElector, type LeaderElectorOptions } from "./leader-election.ts";
 export { parseKubeObject } from "./parse.ts";
+export { KubeSource, type KubeSourceOptions, READ_RESOURCES } from "./source.ts";
 export * from "./resources.ts";
 export { type ComputeStatus, type CurrentObject, StatusWriter, type StatusTarget, type StatusWriterOptions, type WriteResult } from "./status-writer.ts";
