@@ -78,7 +78,8 @@ async function mustRun(what: string, cmd: string, args: string[], options?: Para
   return r;
 }
 
-const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, "");
+const ESC = String.fromCharCode(27);
+const stripAnsi = (s: string) => s.replaceAll(new RegExp(`${ESC}\\[[0-9;]*m`, "g"), "");
 
 /** Version, commit and date of this build. */
 export async function buildFacts(): Promise<BuildStamp> {

@@ -41,7 +41,7 @@ const VERSION_LINE = (b: Built) =>
   new RegExp(`^herald ${b.version.replaceAll(".", "\\.")} \\(commit ${b.commit}, built ${b.date}, deno \\d+\\.\\d+\\.\\d+\\)\\n$`);
 
 describe("scripts/build bundle (dist/herald.js)", () => {
-  it("stamps version, git commit and build date", async () => {
+  it("stamps version, git commit and build date", () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
     expect(built.version).toBe(pkg.version);
     expect(built.commit).toMatch(/^[0-9a-f]{12}(-dirty)?$/);
