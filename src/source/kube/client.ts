@@ -13,6 +13,7 @@
  */
 import http from "node:http";
 import https from "node:https";
+import process from "node:process";
 import { HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, RequestContext } from "@kubernetes/client-node";
 
 /** A Kubernetes `Status` failure body. */

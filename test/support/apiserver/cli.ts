@@ -4,6 +4,7 @@
  * agent --kubeconfig …) can be tried without a cluster.
  */
 import { readFile, writeFile } from "node:fs/promises";
+import process from "node:process";
 import { parseAllDocuments } from "yaml";
 import { hostPortFlag, intFlag, parseFlags, UsageError } from "../../../src/cli/args.ts";
 import { isApiError } from "./errors.ts";
