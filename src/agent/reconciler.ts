@@ -81,6 +81,8 @@ export class Reconciler {
   readonly #log: Logger;
   readonly #listen: string;
   readonly #restarting: boolean;
+  /** After a restart: the instances desired at start-up, which peers may hold routes of (null until the first pass). */
+  #restartingNames: Set<string> | null = null;
   /** Instances created since this process started (the R bit is for their first creation only). */
   readonly #created = new Set<string>();
   readonly #onError: (instance: string) => void;
@@ -116,6 +118,7 @@ export class Reconciler {
   async run(state: DesiredState): Promise<PassResult> {
     const pending = this.#pending;
     this.#pending = [];
+    this.#restartingNames ??= new Set(this.#restarting ? state.instances.map((i) => i.name) : []);
     const errors = new Map<string, string[]>();
     const fail = (instance: string, what: string, err: unknown) => {
       const message = `${what}: ${err instanceof Error ? err.message : String(err)}`;
@@ -161,7 +164,7 @@ export class Reconciler {
     }
     try {
       // RFC 4724 §4.1: R only in the OPENs that follow this process's start.
-      const restarting = this.#restarting && !this.#created.has(inst.name);
+      const restarting = this.#restartingNames!.has(inst.name) && !this.#created.has(inst.name);
       const r = await this.#s.setInstance(instanceOptions(inst, this.#listen, restarting));
       if (r === "created") {
         this.#created.add(inst.name);
