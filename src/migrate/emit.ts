@@ -21,7 +21,8 @@ export interface OutputDocument {
 const commentText = (lines: readonly string[]) => lines.map((l) => ` ${l}`.trimEnd()).join("\n");
 
 function renderDocument(doc: OutputDocument, before: readonly string[] = []): string {
-  const d = new Document(doc.value, { version: "1.1" });
+  // No anchors/aliases: shared objects are written out in full, as kubectl expects.
+  const d = new Document(doc.value, { version: "1.1", aliasDuplicateObjects: false });
   const lines = [...before, ...(before.length && doc.comment?.length ? [""] : []), ...(doc.comment ?? [])];
   if (lines.length) d.commentBefore = commentText(lines);
   return d.toString({ lineWidth: 0 });
