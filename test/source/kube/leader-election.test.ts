@@ -6,8 +6,11 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { LeaderElector } from "../../../src/source/kube/leader-election.ts";
-import type { KubeClient } from "../../../src/source/kube/client.ts";
+import { clientFromKubeconfigText, type KubeClient } from "../../../src/source/kube/client.ts";
+import { LB_IP_POOLS } from "../../../src/source/kube/resources.ts";
+import { StatusWriter } from "../../../src/source/kube/status-writer.ts";
 import type { ApiServerDouble } from "../../support/apiserver/mod.ts";
+import { pool } from "../../apiserver/_fixtures.ts";
 import { cluster, until } from "./_cluster.ts";
 
 const LEASE_MS = 1000;
@@ -138,5 +141,40 @@ describe("LeaderElector", () => {
     expect(() => new LeaderElector({ client, namespace: "x", name: "y", identity: "z", leaseDurationMs: 1000, renewDeadlineMs: 1000 })).toThrow(
       /renewDeadlineMs \(1000\) must be less than leaseDurationMs \(1000\)/,
     );
+  });
+
+  it("end to end: a leader cut off from the Lease stops writing status before the next leader starts", async () => {
+    const { api } = await setup();
+    // Two nodes, told apart by their tokens.
+    const clientFor = (token: string) => clientFromKubeconfigText(api.kubeconfig().replace("user: {}", `user: { token: ${token} }`));
+    api.put(pool("p"));
+    const a = candidate(clientFor("a"), "node-a");
+    const b = candidate(clientFor("b"), "node-b");
+    a.start();
+    await a.whenLeader();
+    b.start();
+    await until(() => b.leader === "node-a", "b observing a");
+    let running = true;
+    const writeLoop = async (token: string, elector: LeaderElector) => {
+      const writer = new StatusWriter({ client: clientFor(token), fieldManager: token, fence: () => elector.isLeader(), maxAttempts: 1 });
+      for (let n = 0; running; n++) {
+        await writer.write({ resource: LB_IP_POOLS, name: "p" }, { conditions: [{ type: "writer", status: "True", message: `${token}${n}` }] }).catch(() => {});
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    const loops = Promise.all([writeLoop("a", a), writeLoop("b", b)]);
+    await new Promise((r) => setTimeout(r, 150));
+    // a can no longer reach the Lease; its status writes still reach the server.
+    api.failNext({ path: "leases", when: (r) => r.headers.authorization === "Bearer a", status: 503, times: Infinity });
+    await until(() => b.isLeader(), "b leading", 4000);
+    await new Promise((r) => setTimeout(r, 150));
+    running = false;
+    await loops;
+    const patches = (token: string) =>
+      api.requests.filter((r) => r.method === "PATCH" && r.path.endsWith("/status") && r.headers.authorization === `Bearer ${token}`).map((r) => r.time);
+    const [fromA, fromB] = [patches("a"), patches("b")];
+    expect(fromA.length).toBeGreaterThan(0);
+    expect(fromB.length).toBeGreaterThan(0);
+    expect(Math.max(...fromA)).toBeLessThan(Math.min(...fromB));
   });
 });

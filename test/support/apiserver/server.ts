@@ -36,6 +36,8 @@ export interface FailureSpec {
   delayMs?: number;
   /** How many requests it applies to (default 1). */
   times?: number;
+  /** Any other condition on the request (a client's token, a body). */
+  when?: (request: RequestRecord) => boolean;
 }
 
 export interface RequestRecord {
@@ -46,6 +48,10 @@ export interface RequestRecord {
   body?: string;
   status?: number;
   watch: boolean;
+  /** Request headers, names in lower case. */
+  headers: Record<string, string>;
+  /** When it arrived (Date.now()). */
+  time: number;
 }
 
 export class ApiServerDouble {
@@ -261,6 +267,8 @@ export class ApiServerDouble {
       query,
       contentType: req.headers["content-type"],
       watch: isWatch,
+      headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(", ") : v ?? ""])),
+      time: Date.now(),
     };
     this.requests.push(record);
     const body = await readBody(req);
@@ -270,7 +278,8 @@ export class ApiServerDouble {
       remaining > 0 &&
       (!spec.method || spec.method === record.method) &&
       (spec.watch === undefined || spec.watch === isWatch) &&
-      (!spec.path || (typeof spec.path === "string" ? url.pathname.includes(spec.path) : spec.path.test(url.pathname)))
+      (!spec.path || (typeof spec.path === "string" ? url.pathname.includes(spec.path) : spec.path.test(url.pathname))) &&
+      (!spec.when || spec.when(record))
     );
     if (failure) {
       failure.remaining--;
