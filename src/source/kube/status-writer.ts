@@ -7,8 +7,9 @@
  *   `replace` — or `add` when there is no status yet — of `/status`), or a
  *   JSON merge patch carrying metadata.resourceVersion and the difference.
  *   Both are conditional on the version read, so a concurrent writer makes
- *   the write fail (409 for merge patch, 422 for a failed `test`) and the
- *   writer re-reads, recomputes and retries with backoff.
+ *   the write fail (409 for merge patch; 422 for a failed `test`, told from
+ *   a refused status by the object having moved on) and the writer
+ *   re-reads, recomputes and retries with backoff.
  * - Per object: writes are at least `minIntervalMs` apart; requests made in
  *   between are coalesced (the latest computation wins, every caller gets
  *   the one result).
@@ -94,11 +95,6 @@ export function mergePatchBetween(from: unknown, to: unknown): unknown {
   return patch;
 }
 
-/** A failed JSON-patch `test` (our resourceVersion precondition) comes back as a 422 without causes. */
-const isConflict = (err: unknown, format: "json-patch" | "merge-patch") =>
-  err instanceof KubeApiError &&
-  (err.code === 409 || (format === "json-patch" && err.code === 422 && !(err.status?.details?.causes?.length)));
-
 /** Retrying helps with these: conflicts, throttling, server errors, no answer at all. */
 const isTransient = (err: unknown) => !(err instanceof KubeApiError) || err.code === 429 || err.code >= 500;
 
@@ -172,6 +168,7 @@ export class StatusWriter {
     const attempts = this.#o.maxAttempts ?? 10;
     const path = resourcePath(target.resource, { namespace: target.namespace, name: target.name });
     for (let attempt = 1;; attempt++) {
+      let sentAt: string | undefined;
       try {
         if (this.#stopped) return "fenced";
         const current = await this.#o.client.request<CurrentObject>("GET", path);
@@ -193,11 +190,12 @@ export class StatusWriter {
           return "fenced";
         }
         this.stats.patches++;
+        sentAt = rv;
         await this.#o.client.request("PATCH", `${path}/status`, { query: { fieldManager: this.#o.fieldManager }, body, contentType });
         return "written";
       } catch (err) {
         if (err instanceof KubeApiError && err.code === 404) return "not-found";
-        const conflict = isConflict(err, format);
+        const conflict = await this.#isConflict(err, format, path, sentAt);
         if (conflict) this.stats.conflicts++;
         else this.stats.errors++;
         if ((!conflict && !isTransient(err)) || attempt >= attempts) {
@@ -208,6 +206,23 @@ export class StatusWriter {
         this.#log.debug("Retrying status write", { kind: target.resource.kind, name: target.name, conflict, retryInMs: delay });
         await sleep(delay, this.#abort.signal);
       }
+    }
+  }
+
+  /**
+   * 409 is a conflict. A JSON patch whose `test` of the resourceVersion
+   * failed comes back as a 422, like a status the schema refuses: tell them
+   * apart by whether the object moved on since it was read.
+   */
+  async #isConflict(err: unknown, format: string, path: string, sentAt: string | undefined): Promise<boolean> {
+    if (!(err instanceof KubeApiError)) return false;
+    if (err.code === 409) return true;
+    if (err.code !== 422 || format !== "json-patch" || sentAt === undefined) return false;
+    try {
+      const now = await this.#o.client.request<CurrentObject>("GET", path);
+      return now.metadata.resourceVersion !== sentAt;
+    } catch {
+      return false;
     }
   }
 }

@@ -28,7 +28,7 @@
  *
  * Test hooks (on the ApiServerDouble): `restart({ keepState, downMs })`,
  * `dropWatches({ abrupt })`, `compact()`, `setHistorySize(n)`,
- * `sendBookmarks()`, `failNext({ method, path, watch, status | reset, delayMs, times })`,
+ * `sendBookmarks()`, `failNext({ method, path, watch, when, status | reset, delayMs, times })`,
  * `requests` (every request recorded), `settle()` (garbage collection done),
  * and in-process `put/get/find/list/remove`.
  *
