@@ -134,17 +134,18 @@ export function planPools(model: MetalLBModel, split: boolean, findings: Finding
     let metallb: Span[] | null = null;
     if (split) {
       metallb = [];
-      for (const r of pool.ranges) {
+      pool.ranges.forEach((r, i) => {
+        const at = { location: pool.src.doc.locate([...pool.src.base, "addresses", i]), object: pool.src.who };
         const s = splitRange(r);
         if (!s) {
-          findings.add("gap", `address "${r.text}" is a single address and cannot be split: it stays with MetalLB`, where);
-          metallb.push(r);
-          continue;
+          findings.add("gap", `address "${r.text}" is a single address and cannot be split: it stays with MetalLB`, at);
+          metallb!.push(r);
+          return;
         }
-        metallb.push(s.metallb);
+        metallb!.push(s.metallb);
         cilium.push(s.cilium);
-        findings.add("note", `--split: "${r.text}" → MetalLB keeps ${metallbText(s.metallb)}, the Cilium pool gets ${metallbText(s.cilium)}`, where);
-      }
+        findings.add("note", `--split: "${r.text}" → MetalLB keeps ${metallbText(s.metallb)}, the Cilium pool gets ${metallbText(s.cilium)}`, at);
+      });
     } else {
       cilium = [...pool.ranges];
     }
