@@ -96,7 +96,7 @@ describe("selector algebra", () => {
     ];
     for (const c of cases) {
       const back = selectorOf(spaceOf(c)!)!;
-      for (const labels of [{}, { a: "x" }, { a: "y" }, { a: "z" }]) expect(selectorMatches(back, labels)).toBe(selectorMatches(c, labels));
+      for (const labels of [{}, { a: "x" }, { a: "y" }, { a: "z" }] as Record<string, string>[]) expect(selectorMatches(back, labels)).toBe(selectorMatches(c, labels));
     }
   });
 });

@@ -228,7 +228,8 @@ function addAlias(r: Reader, name: string, value: string, src: Src): void {
 
 function addPool(r: Reader, name: string, labels: Record<string, string>, spec: Raw, src: Src, keys: { addresses: string; autoAssign: string; avoidBuggyIPs: string }, rawDoc: Raw | null): boolean {
   if (r.model.pools.some((p) => p.name === name)) {
-    fieldError(src.doc, src.who, [...src.base.slice(0, -1), "name"], `"${name}" is defined twice (MetalLB refuses duplicate pools); skipped`, r.findings);
+    const at = src.base.length === 1 && src.base[0] === "spec" ? ["metadata", "name"] : [...src.base, "name"];
+    fieldError(src.doc, src.who, at, `"${name}" is defined twice (MetalLB refuses duplicate pools); skipped`, r.findings);
     return false;
   }
   const ranges: AddressRange[] = [];
