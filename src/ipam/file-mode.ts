@@ -228,10 +228,23 @@ export class FileModeLbIpam {
     );
   }
 
+  /**
+   * The state as it is now, for a write that finishes later. Entries are
+   * replaced, never changed in place (#record stores fresh copies), so
+   * copying the two maps and the pool entries is a consistent snapshot, at a
+   * fraction of a deep clone's cost (40 ms for 10,000 Services, on the event
+   * loop, after every change).
+   */
+  #writeSnapshot(): LbIpamState {
+    const pools: LbIpamState["pools"] = {};
+    for (const [name, p] of Object.entries(this.#state.pools)) pools[name] = { ...p };
+    return { ...this.#state, services: { ...this.#state.services }, pools };
+  }
+
   /** One write of the current state; rejects on failure (the state stays dirty). */
   #save(): Promise<void> {
     this.#dirty = false;
-    const done = (this.#o.write ?? saveState)(this.#o.stateDir, structuredClone(this.#state))
+    const done = (this.#o.write ?? saveState)(this.#o.stateDir, this.#writeSnapshot())
       .catch((e) => {
         this.#dirty = true;
         throw e;
