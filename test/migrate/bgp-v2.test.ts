@@ -276,3 +276,41 @@ metadata:
     expect(r.verifiedNodes).toEqual([]);
   });
 });
+
+describe("migrateBgpV2() where v1 and v2 differ", () => {
+  it("reports start/stop pool blocks (v1's reconciler fails on them) and the node-by-node difference it makes", () => {
+    const text = `apiVersion: cilium.io/v2alpha1
+kind: CiliumBGPPeeringPolicy
+metadata: {name: p}
+spec:
+  virtualRouters:
+    - localASN: 65001
+      serviceSelector: {matchLabels: {announce: "yes"}}
+      neighbors:
+        - peerAddress: 10.0.0.1/32
+          peerASN: 65100
+          advertisedPathAttributes:
+            - selectorType: CiliumLoadBalancerIPPool
+              communities: {standard: ["65001:7"]}
+---
+apiVersion: cilium.io/v2
+kind: CiliumLoadBalancerIPPool
+metadata: {name: ranges}
+spec: {blocks: [{start: 198.51.100.10, stop: 198.51.100.20}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: a, namespace: x, labels: {announce: "yes"}}
+spec: {type: LoadBalancer}
+status: {loadBalancer: {ingress: [{ip: 198.51.100.11}]}}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {addresses: [{type: InternalIP, address: 192.0.2.1}]}
+`;
+    const r = migrateBgpV2([{ file: "r.yaml", text }]);
+    expect(levels(r, "gap")).toContain(`gap: CiliumBGPPeeringPolicy p: router 65001 neighbor 10.0.0.1/32: CiliumLoadBalancerIPPool "ranges" has start/stop blocks, which Cilium's v1 path-attribute reconciler cannot use (it fails); v2 applies communities 65001:7 to all of the pool's Services`);
+    expect(levels(r, "gap")).toContain("gap: Node n1: AS65001 peer 10.0.0.1: ipv4/unicast 198.51.100.11/32 has origin igp with v1 but origin igp, communities 65001:7 with the v2 output");
+  });
+});

@@ -168,6 +168,9 @@ function readConfigMap(r: Reader, doc: ManifestDocument, src: Src): void {
   }
   reportUnknown(inner.value, ["peers", "bgp-communities", "address-pools", "bfd-profiles", "peer-autodiscovery"], sub, who, r.findings, []);
   const c = cfg.data;
+  if ((inner.value as Raw)["peer-autodiscovery"] !== undefined) {
+    fieldError(sub, who, ["peer-autodiscovery"], "(peers from node annotations or labels) has no Cilium equivalent: not converted; list the peers explicitly", r.findings, "gap");
+  }
   r.findings.add("note", `${src.who}: the legacy MetalLB ConfigMap (MetalLB ≤ 0.12); read as the equivalent CRDs`, { location: doc.location });
   const raw = structuredClone(inner.value) as Record<string, unknown>;
   r.model.configMap = { raw: doc.value as Raw, config: raw, src };
