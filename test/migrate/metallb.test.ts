@@ -22,7 +22,10 @@ const read = (dir: string, name: string) => ({ file: name, text: readFileSync(`$
 const CRDS = [read(DIR, "crds.yaml"), read(DIR, "cluster.yaml"), read(DIR, "team-a.yaml")];
 
 const levels = (r: MetalLBResult, level: string) => r.findings.filter((f) => f.level === level).map(formatFinding);
-const doc = (r: MetalLBResult, kind: string, name: string) => r.documents.find((d) => d.value.kind === kind && (d.value.metadata as { name: string }).name === name)?.value as Record<string, any>;
+/** A generated manifest, read field by field in the assertions. */
+// deno-lint-ignore no-explicit-any
+type Manifest = Record<string, any>;
+const doc = (r: MetalLBResult, kind: string, name: string) => r.documents.find((d) => d.value.kind === kind && (d.value.metadata as { name: string }).name === name)?.value as Manifest;
 
 /** MetalLB's announcements vs herald's control plane on the output, per node. */
 function equivalence(r: MetalLBResult, mode: "frr" | "native" = "frr") {
@@ -128,7 +131,7 @@ describe("migrateMetalLB() on MetalLB CRDs", () => {
   });
 
   it("rewrites Service annotations (both spellings) into Cilium's and pins pools with a label", () => {
-    const svc = (name: string) => r.documents.find((d) => d.group === "services" && (d.value.metadata as { name: string }).name === name)!.value.metadata as Record<string, any>;
+    const svc = (name: string) => r.documents.find((d) => d.group === "services" && (d.value.metadata as { name: string }).name === name)!.value.metadata as Manifest;
     expect(svc("web").annotations).toEqual({ "lbipam.cilium.io/sharing-key": "web" });
     expect(svc("legacy-app")).toMatchObject({ annotations: { "lbipam.cilium.io/ips": "10.102.0.5" }, labels: { "migrate.herald.io/pool": "reserved" } });
     expect(svc("pinned").annotations).toBeUndefined();
@@ -168,7 +171,7 @@ describe("migrateMetalLB() --split", () => {
   it("splits the guide's /24 pool into two /25s and emits both sides", () => {
     const r = migrateMetalLB([read(GUIDE, "12-metallb-pool.yaml")], { split: true });
     expect(doc(r, "CiliumLoadBalancerIPPool", "production-pool").spec.blocks).toEqual([{ cidr: "10.100.0.128/25" }, { cidr: "10.100.1.128/25" }]);
-    const metallb = r.documents.find((d) => d.group === "metallb")!.value as Record<string, any>;
+    const metallb = r.documents.find((d) => d.group === "metallb")!.value as Manifest;
     expect(metallb).toMatchObject({ apiVersion: "metallb.io/v1beta1", kind: "IPAddressPool", metadata: { name: "production-pool", namespace: "metallb-system" }, spec: { addresses: ["10.100.0.0/25", "10.100.1.0/25"] } });
     expect(levels(r, "note")).toContain(`note: 12-metallb-pool.yaml:9: IPAddressPool metallb-system/production-pool: --split: "10.100.0.0/24" → MetalLB keeps 10.100.0.0/25, the Cilium pool gets 10.100.0.128/25`);
   });
