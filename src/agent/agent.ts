@@ -305,6 +305,7 @@ export class Agent {
         this.#logState("Configuration changed", delta);
       }
       this.#push(delta);
+      this.#log.debug("Applied manifest changes", { events: events.length, route_changes: delta.routes.length, ms: Math.round((performance.now() - t0) * 100) / 100 });
     } catch (err) {
       this.#log.error("Cannot apply manifest changes", { error: err as Error });
     }
@@ -334,6 +335,7 @@ export class Agent {
     const r = await this.#reconciler.run(state);
     this.#passes++;
     this.#lastPass = { at: new Date(), ms: performance.now() - t0 };
+    this.#log.debug("Reconciled", { route_changes: r.routeChanges, full_syncs: r.fullSyncs, ms: Math.round(this.#lastPass.ms * 100) / 100 });
     if (state.instances.length === 0 && this.#markerWritten) {
       // Every instance is gone, so every peer got a Cease: nothing is held any more.
       this.#markerWritten = false;
