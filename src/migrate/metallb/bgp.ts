@@ -17,6 +17,8 @@
  * pool's Cilium serviceSelector), with the same aggregation, communities and
  * LOCAL_PREF.
  */
+import { attributesFrom, formatCommunity } from "../../control/attributes.ts";
+import { selectorMatches } from "../../control/selector.ts";
 import { parseIP } from "../../net/ip.ts";
 import type { OutputDocument } from "../emit.ts";
 import { describeSelector, formulaOf, type Leaf, partition, PartitionTooLarge, restrict, selectorOf, type Space, UNIVERSE } from "../label-space.ts";
@@ -24,9 +26,6 @@ import { ADVERT_LABEL, attributesBlock, dnsName, labelValue, NameSet } from "../
 import type { Findings } from "../report.ts";
 import type { MBgpAdvert, MetalLBModel, MPeer } from "./model.ts";
 import type { PoolPlan } from "./pools.ts";
-import { attributesFrom } from "../../control/attributes.ts";
-import { selectorMatches } from "../../control/selector.ts";
-import { formatCommunity } from "../../control/attributes.ts";
 
 /** Nodes MetalLB never announces from, unless its speaker runs with --ignore-exclude-lb. */
 export const EXCLUDE_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers";
@@ -60,7 +59,7 @@ export function announcingSpace(opts: Pick<BgpOptions, "ignoreExcludeLB">): Spac
   return opts.ignoreExcludeLB ? UNIVERSE : restrict(UNIVERSE, { atom: { key: EXCLUDE_LB_LABEL, op: "Exists", values: [] }, positive: false })!;
 }
 
-function advertDocument(a: MBgpAdvert, plans: readonly PoolPlan[], opts: BgpOptions): OutputDocument {
+function advertDocument(a: MBgpAdvert, name: string, plans: readonly PoolPlan[], opts: BgpOptions): OutputDocument {
   const entries: Record<string, unknown>[] = [];
   const seen = new Set<string>();
   const lp = a.localPref > 0 ? a.localPref : opts.mode === "native" ? 0 : null;
@@ -76,7 +75,6 @@ function advertDocument(a: MBgpAdvert, plans: readonly PoolPlan[], opts: BgpOpti
     if (!seen.has(key)) entries.push(entry);
     seen.add(key);
   }
-  const name = dnsName(a.name);
   return {
     group: "cilium",
     comment: [`from ${a.src.who} (${a.src.doc.file}:${a.src.doc.locate(a.src.base).line}): pools ${a.pools.join(", ") || "none"}`],
@@ -95,7 +93,10 @@ export function convertBgp(model: MetalLBModel, plans: readonly PoolPlan[], opts
   if (peers.length === 0) return { documents: [], peers };
   const docs: OutputDocument[] = [];
   const adverts = model.bgpAdverts.filter((a) => a.pools.length > 0);
-  const advertDocs = adverts.map((a) => advertDocument(a, plans, opts));
+  // Names are unique per kind (two namespaces may both have an advertisement "default").
+  const advertNames = new NameSet();
+  const names = new Map(adverts.map((a) => [a, advertNames.take(dnsName(a.name))]));
+  const advertDocs = adverts.map((a) => advertDocument(a, names.get(a)!, plans, opts));
 
   // Node classes over every node selector that matters.
   const formulas = [
@@ -127,10 +128,10 @@ export function convertBgp(model: MetalLBModel, plans: readonly PoolPlan[], opts
     const byASN = new Map<number, Record<string, unknown>[]>();
     peers.forEach((peer, pi) => {
       if (!leaf.values[pi]) return;
-      const names = adverts
+      const selected = adverts
         .filter((a, ai) => (a.peers.length === 0 || a.peers.includes(peer.name)) && leaf.values[peers.length + ai])
-        .map((a) => labelValue(dnsName(a.name)));
-      const spec = peerConfigSpec(peer, [...new Set(names)].sort(), secrets.get(peer.name) ?? null);
+        .map((a) => labelValue(names.get(a)!));
+      const spec = peerConfigSpec(peer, [...new Set(selected)].sort(), secrets.get(peer.name) ?? null);
       const key = JSON.stringify(spec);
       let pc = peerConfigs.get(key);
       if (!pc) {
