@@ -350,24 +350,30 @@ export class Agent {
     }
   }
 
+  /** Every Service of type LoadBalancer, with LB-IPAM's view of it where it serves it. */
   #services(): ServiceView[] {
+    const flow = this.#flow;
     const ipam = this.#ipam;
-    if (!ipam) return [];
-    return ipam.engine.services().map((s) => ({
-      namespace: s.namespace,
-      name: s.name,
-      ips: s.ips,
-      satisfied: s.satisfied,
-      condition: s.condition
-        ? {
-          type: s.condition.type,
-          status: s.condition.status,
-          reason: s.condition.reason,
-          message: s.condition.message,
-          lastTransitionTime: s.condition.lastTransitionTime,
-        }
-        : null,
-    })).sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+    if (!flow || !ipam) return [];
+    const served = new Map(ipam.engine.services().map((s) => [s.key, s]));
+    const out: ServiceView[] = [];
+    for (const svc of flow.services()) {
+      if (svc.spec.type !== "LoadBalancer") continue;
+      const namespace = svc.metadata.namespace ?? "default";
+      const s = served.get(`${namespace}/${svc.metadata.name}`);
+      const ips = s?.ips ?? (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []));
+      const c = s?.condition;
+      out.push({
+        namespace,
+        name: svc.metadata.name,
+        type: svc.spec.type,
+        loadBalancerClass: svc.spec.loadBalancerClass ?? null,
+        ips,
+        satisfied: s ? s.satisfied : ips.length > 0,
+        condition: c ? { type: c.type, status: c.status, reason: c.reason, message: c.message, lastTransitionTime: c.lastTransitionTime } : null,
+      });
+    }
+    return out.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   }
 
   #pools(): PoolView[] {

@@ -18,7 +18,7 @@ import type { ExplainQuery } from "../control/explain.ts";
 import { canonicalIP } from "../net/ip.ts";
 import { bgpPeer, bgpRoute } from "./convert.ts";
 import type { AgentMetrics } from "./metrics.ts";
-import type { AgentStatus, BgpRoute, BgpRoutePolicy, Explanation, Health, PoolView, ServiceView } from "./schemas.ts";
+import type { AgentStatus, BgpRoute, BgpRoutePolicy, Explanation, Health, PoolsResponse, PoolView, ServicesResponse, ServiceView } from "./schemas.ts";
 
 /** What the API reads from the agent; every call returns a snapshot. */
 export interface AgentView {
@@ -138,8 +138,8 @@ export function createApi(view: AgentView): Hono<Env> {
     return c.json(policies);
   });
 
-  app.get("/v1/services", (c) => c.json(view.services()));
-  app.get("/v1/pools", (c) => c.json(view.pools()));
+  app.get("/v1/services", (c) => c.json({ services: view.services() } satisfies ServicesResponse));
+  app.get("/v1/pools", (c) => c.json({ pools: view.pools() } satisfies PoolsResponse));
 
   app.get("/v1/explain", (c) => {
     const q: ExplainQuery = {};

@@ -21,8 +21,8 @@
  * | /v1/routes/advertised | `afi`, `safi` (default ipv4, unicast), `peer` (IP), `router_asn` | `BgpRoute[]` (one per peer and prefix, `neighbor` set) |
  * | /v1/routes/available | `afi`, `safi`, `router_asn` | `BgpRoute[]` (loc-rib, no `neighbor`) |
  * | /v1/route-policies | `router_asn` | `BgpRoutePolicy[]` |
- * | /v1/services | — | `ServiceView[]` |
- * | /v1/pools | — | `PoolView[]` |
+ * | /v1/services | — | `ServicesResponse` (`{services: ServiceView[]}`: every Service of type LoadBalancer) |
+ * | /v1/pools | — | `PoolsResponse` (`{pools: PoolView[]}`) |
  * | /v1/explain | `prefix` or `service` (ns/name), `peer` (name or IP), `instance` | `Explanation` |
  * | /v1/status | — | `AgentStatus` |
  * | /healthz, /readyz | — | `Health` (503 while not ready) |
@@ -175,18 +175,26 @@ export const ConditionView = z.object({
 });
 export type ConditionView = z.infer<typeof ConditionView>;
 
-/** One LoadBalancer Service as LB-IPAM sees it (GET /v1/services). */
+/** One Service of type LoadBalancer, as LB-IPAM sees it. */
 export const ServiceView = z.object({
   namespace: z.string(),
   name: z.string(),
-  /** status.loadBalancer.ingress IPs, in order. */
+  /** spec.type (always "LoadBalancer" here). */
+  type: z.string(),
+  /** spec.loadBalancerClass; null when unset. */
+  loadBalancerClass: z.string().nullable(),
+  /** status.loadBalancer.ingress IPs, in order (LB-IPAM's, or the manifest's for a Service it does not serve). */
   ips: z.array(z.string()),
-  /** Every requested IP (or family) is served. */
+  /** Every requested IP (or family) is served; for a Service LB-IPAM does not serve: it has an IP. */
   satisfied: z.boolean(),
-  /** cilium.io/IPAMRequestSatisfied; null while none was written. */
+  /** cilium.io/IPAMRequestSatisfied; null when LB-IPAM does not serve the Service (I1) or has no pool (A3). */
   condition: ConditionView.nullable(),
 });
 export type ServiceView = z.infer<typeof ServiceView>;
+
+/** GET /v1/services. */
+export const ServicesResponse = z.object({ services: z.array(ServiceView) });
+export type ServicesResponse = z.infer<typeof ServicesResponse>;
 
 /** One CiliumLoadBalancerIPPool (GET /v1/pools). Counts above 2^53 lose precision. */
 export const PoolView = z.object({
@@ -206,6 +214,10 @@ export const PoolView = z.object({
   conditions: z.array(ConditionView),
 });
 export type PoolView = z.infer<typeof PoolView>;
+
+/** GET /v1/pools. */
+export const PoolsResponse = z.object({ pools: z.array(PoolView) });
+export type PoolsResponse = z.infer<typeof PoolsResponse>;
 
 export const ExplainReason = z.object({
   /** Spec rule(s), e.g. "E15" or "D5, E2". */

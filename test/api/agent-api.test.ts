@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { Agent } from "../../src/agent/agent.ts";
-import { AgentStatus, BgpPeer, BgpRoute, BgpRoutePolicy, Explanation, Health, PoolView, ServiceView } from "../../src/api/schemas.ts";
+import { AgentStatus, BgpPeer, BgpRoute, BgpRoutePolicy, Explanation, Health, PoolsResponse, ServicesResponse } from "../../src/api/schemas.ts";
 import { Speaker } from "../../src/bgp/speaker.ts";
 import { bgpPeersCommand, bgpRoutesCommand } from "../../src/cli/bgp.ts";
 import { createLogger } from "../../src/log.ts";
@@ -204,12 +204,12 @@ describe("agent API", () => {
   });
 
   it("/v1/services and /v1/pools show LB-IPAM's view", async () => {
-    const services = z.array(ServiceView).parse((await get("/v1/services")).body);
+    const services = ServicesResponse.parse((await get("/v1/services")).body).services;
     expect(services).toEqual([
-      { namespace: "shop", name: "hidden", ips: ["198.51.100.1"], satisfied: true, condition: expect.objectContaining({ type: "cilium.io/IPAMRequestSatisfied", status: "True", reason: "satisfied" }) },
-      { namespace: "shop", name: "web", ips: ["198.51.100.0"], satisfied: true, condition: expect.objectContaining({ status: "True" }) },
+      { namespace: "shop", name: "hidden", type: "LoadBalancer", loadBalancerClass: null, ips: ["198.51.100.1"], satisfied: true, condition: expect.objectContaining({ type: "cilium.io/IPAMRequestSatisfied", status: "True", reason: "satisfied" }) },
+      { namespace: "shop", name: "web", type: "LoadBalancer", loadBalancerClass: null, ips: ["198.51.100.0"], satisfied: true, condition: expect.objectContaining({ status: "True" }) },
     ]);
-    const pools = z.array(PoolView).parse((await get("/v1/pools")).body);
+    const pools = PoolsResponse.parse((await get("/v1/pools")).body).pools;
     expect(pools).toEqual([expect.objectContaining({ name: "pool-a", total: 4, used: 2, available: 2, conflict: false, conflictDetail: null, errors: [] })]);
     expect(pools[0].conditions.map((c) => c.type)).toContain("cilium.io/IPsUsed");
   });

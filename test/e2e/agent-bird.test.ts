@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { AgentStatus, BgpPeer, ServiceView } from "../../src/api/schemas.ts";
+import { AgentStatus, BgpPeer, ServicesResponse } from "../../src/api/schemas.ts";
 import { type BirdDaemon, type Link, ROOT, type Route, run, scriptArgv, useHarness, waitFor } from "../interop/harness/mod.ts";
 import { type AgentDirs, type AgentProcess, agentDirs, startAgent, writeManifest } from "./_agent.ts";
 
@@ -123,7 +123,7 @@ function writeAll(k: Knobs): void {
 const byPrefix = (rs: Route[]) => [...rs].sort((a, b) => a.prefix.localeCompare(b.prefix));
 const ebgpRoutes = () => bird.routes({ peer: l1.a.ipv4 }).then(byPrefix);
 const ibgpRoutes = () => bird.routes({ peer: l2.a.ipv4 }).then(byPrefix);
-const services = async () => z.array(ServiceView).parse(await agent.get("/v1/services"));
+const services = async () => ServicesResponse.parse(await agent.get("/v1/services")).services;
 const ipOf = async (name: string) => (await services()).find((s) => s.name === name)!.ips[0];
 const peersOf = async (a: AgentProcess) => z.array(BgpPeer).parse(await a.get("/v1/peers"));
 

@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { AgentStatus, ServiceView } from "../../src/api/schemas.ts";
+import { AgentStatus, ServicesResponse } from "../../src/api/schemas.ts";
 import { STATE_FILE } from "../../src/ipam/mod.ts";
 import { useHarness, waitFor } from "../interop/harness/mod.ts";
 import { agentDirs, startAgent, writeManifest } from "./_agent.ts";
@@ -46,7 +46,7 @@ describe("herald agent restarts", () => {
       if (i > 0) writeManifest(dirs.configDir, `svc-${i}.yaml`, service(`svc-${i}`));
       const agent = await startAgent(h, dirs, { nodeName: "restarts", extra: ["--no-datapath", "--ip-families", "dual"] });
       await agent.ready();
-      const services = z.array(ServiceView).parse(await agent.get("/v1/services"));
+      const services = ServicesResponse.parse(await agent.get("/v1/services")).services;
       expect(services).toHaveLength(i + 2);
       for (const s of services) {
         expect(s.satisfied).toBe(true);
