@@ -29,7 +29,7 @@ import { netTransport } from "../bgp/transport.ts";
 import { explain, parseDocument, parseResource, routePolicies } from "../control/mod.ts";
 import type { ControlDelta, ControlOptions, DesiredState, HostFacts, NodeIdentity } from "../control/mod.ts";
 import type { Datapath } from "../datapath/mod.ts";
-import { openDatapath } from "../datapath/mod.ts";
+import { defaultRouteDevices, openDatapath } from "../datapath/mod.ts";
 import { FileModeLbIpam } from "../ipam/mod.ts";
 import type { Logger } from "../log.ts";
 import type { ManifestDocument } from "../source/manifest.ts";
@@ -196,9 +196,14 @@ export class Agent {
     this.#hostJson = JSON.stringify(host ?? null);
 
     if (o.datapath.enabled) {
-      const dp = openDatapath({ pinDir: o.datapath.pinDir, devices: o.datapath.devices, nodeName: o.nodeName, log: o.logger.child({ subsys: "datapath" }) });
-      if (dp.ok) this.#datapath = dp.datapath;
-      else this.#datapathReason = dp.reason;
+      // Without --devices: where clients' traffic arrives on a typical node, the default-route devices.
+      const devices = o.datapath.devices ?? defaultRouteDevices();
+      const dp = openDatapath({ pinDir: o.datapath.pinDir, devices, nodeName: o.nodeName, log: o.logger.child({ subsys: "datapath" }) });
+      if (dp.ok) {
+        this.#datapath = dp.datapath;
+        if (devices.length === 0) this.#log.warn("The datapath has no device to attach to: no default route and no --devices; maps only");
+        else this.#log.info("Datapath attached", { devices: devices.join(","), pin_dir: dp.datapath.pinDir });
+      } else this.#datapathReason = dp.reason;
     } else {
       this.#datapathReason = "disabled with --no-datapath";
     }
