@@ -9,6 +9,13 @@
  * - GET /v1/peers                          → PeersResponse
  * - GET /v1/routes/advertised?afi=&safi=&peer=<address> → RoutesResponse
  * - GET /v1/explain?service=<namespace>/<name> → ExplainResponse (control/explain.ts `Explanation`)
+ *
+ * /v1/peers and /v1/routes/advertised are accepted in two forms: Cilium's
+ * REST models as herald's agent serves them (a bare list of `BgpPeer` with
+ * `name`, `local-asn`, `peer-address`, `peer-asn`, `session-state`,
+ * `families[{afi,safi}]`; a bare list of `BgpRoute` with `neighbor` and
+ * `prefix`), and the object form below (`{peers: […]}`, `{routes: […]}`).
+ * Both are normalised to ApiPeer / ApiRoute.
  */
 import { z } from "zod";
 
@@ -48,7 +55,32 @@ export const ApiPeer = z.object({
   families: z.array(z.string()),
 }).passthrough();
 export type ApiPeer = z.infer<typeof ApiPeer>;
-export const PeersResponse = z.object({ peers: z.array(ApiPeer) }).passthrough();
+/** Cilium's `BgpPeer` (api/v1/models), the fields the check reads. */
+const CiliumBgpPeer = z.object({
+  name: z.string().optional(),
+  "local-asn": z.number().int(),
+  "peer-address": z.string(),
+  "peer-asn": z.number().int().optional(),
+  "session-state": z.string(),
+  families: z.array(z.object({ afi: z.string(), safi: z.string() }).passthrough()).nullish(),
+}).passthrough();
+const sessionState = (s: string) => (SESSION_STATES as readonly string[]).includes(s) ? s as ApiPeer["sessionState"] : "unknown";
+
+export const PeersResponse = z.union([
+  z.object({ peers: z.array(ApiPeer) }).passthrough().transform((r) => r.peers),
+  z.array(CiliumBgpPeer).transform((list) =>
+    list.map((p): ApiPeer => ({
+      // Cilium's model has no instance name; peers are matched by name (and address).
+      instance: "",
+      localASN: p["local-asn"],
+      name: p.name ?? p["peer-address"],
+      peerAddress: p["peer-address"],
+      peerASN: p["peer-asn"] ?? 0,
+      sessionState: sessionState(p["session-state"]),
+      families: (p.families ?? []).map((f) => `${f.afi}/${f.safi}`),
+    }))
+  ),
+]);
 export type PeersResponse = z.infer<typeof PeersResponse>;
 
 export const ApiRoute = z.object({
@@ -58,7 +90,13 @@ export const ApiRoute = z.object({
   prefix: z.string(),
 }).passthrough();
 export type ApiRoute = z.infer<typeof ApiRoute>;
-export const RoutesResponse = z.object({ routes: z.array(ApiRoute) }).passthrough();
+export const RoutesResponse = z.union([
+  z.object({ routes: z.array(ApiRoute) }).passthrough().transform((r) => r.routes),
+  // Cilium's `BgpRoute`: `neighbor` is the peer address in Adj-RIB-Out listings.
+  z.array(z.object({ neighbor: z.string(), prefix: z.string() }).passthrough()).transform((list) =>
+    list.map((r): ApiRoute => ({ peer: r.neighbor, prefix: r.prefix }))
+  ),
+]);
 export type RoutesResponse = z.infer<typeof RoutesResponse>;
 
 const Reason = z.object({ rule: z.string(), text: z.string() }).passthrough();

@@ -49,7 +49,22 @@ class ApiError extends Error {
   override name = "ApiError";
 }
 
-async function get<T>(opts: CheckOptions, path: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } }): Promise<T> {
+interface Issue {
+  readonly path: PropertyKey[];
+  readonly message: string;
+  readonly code?: string;
+  /** invalid_union: the issues of each alternative. */
+  readonly errors?: Issue[][];
+}
+
+function describeIssue(i: Issue): string {
+  if (i.code === "invalid_union" && i.errors?.length) {
+    return `matches none of the accepted forms: ${i.errors.map((e, n) => `(${n + 1}) ${e[0] ? describeIssue(e[0]) : "?"}`).join("; ")}`;
+  }
+  return `${i.path.map(String).join(".") || "the answer"}: ${i.message}`;
+}
+
+async function get<T>(opts: CheckOptions, path: string, schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Issue[] } } }): Promise<T> {
   const url = `${opts.baseUrl.replace(/\/$/, "")}${path}`;
   const f = opts.fetch ?? ((u: string) => fetch(u));
   let res: Response;
@@ -67,8 +82,7 @@ async function get<T>(opts: CheckOptions, path: string, schema: { safeParse(v: u
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
-    const i = parsed.error.issues[0];
-    throw new ApiError(`Cannot read ${path}: ${i.path.map(String).join(".") || "the answer"}: ${i.message} (herald migrate check expects the shapes in src/migrate/check-api.ts)`);
+    throw new ApiError(`Cannot read ${path}: ${describeIssue(parsed.error.issues[0])} (herald migrate check expects the shapes in src/migrate/check-api.ts)`);
   }
   return parsed.data;
 }
@@ -107,7 +121,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
   let count = 0;
   try {
     const { services } = await get(opts, "/v1/services", ServicesResponse);
-    const { peers } = await get(opts, "/v1/peers", PeersResponse);
+    const peers = await get(opts, "/v1/peers", PeersResponse);
     const ribOut = new Map<string, Set<string>>();
     const routesOf = async (peer: ApiPeer, family: string) => {
       const key = `${peer.peerAddress} ${family}`;
@@ -115,7 +129,7 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
       if (!set) {
         const [afi, safi] = family.split("/");
         const q = new URLSearchParams({ afi, safi, peer: peer.peerAddress });
-        const { routes } = await get(opts, `/v1/routes/advertised?${q}`, RoutesResponse);
+        const routes = await get(opts, `/v1/routes/advertised?${q}`, RoutesResponse);
         set = new Set(routes.filter((r) => sameAddress(r.peer, peer.peerAddress)).map((r) => canonical(r.prefix)));
         ribOut.set(key, set);
       }
@@ -155,7 +169,9 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
           continue;
         }
         for (const v of want) {
-          const peer = peers.find((p) => p.name === v.peer && p.instance === v.instance) ?? peers.find((p) => p.name === v.peer);
+          // By instance and name; Cilium's peer model has no instance name, so by name (or address) then.
+          const peer = peers.find((p) => p.name === v.peer && p.instance === v.instance) ??
+            peers.find((p) => p.name === v.peer && p.instance === "") ?? peers.find((p) => sameAddress(p.peerAddress, v.peer));
           const at = { service, ip, prefix: v.prefix!, peer: peer ? `${peer.name} (${peer.peerAddress})` : v.peer };
           if (!peer) {
             problems.push({ ...at, message: `${v.prefix} should go to peer ${v.peer}, which /v1/peers does not list` });

@@ -125,7 +125,7 @@ describe("runCheck()", () => {
 
   it("names the endpoint and the expected shape when the agent answers something else", async () => {
     const bad = await check("w1", { badPeers: true });
-    expect(bad.problems).toEqual([{ service: "", message: "Cannot read /v1/peers: peers.0.instance: Invalid input: expected string, received undefined (herald migrate check expects the shapes in src/migrate/check-api.ts)" }]);
+    expect(bad.problems).toEqual([{ service: "", message: "Cannot read /v1/peers: matches none of the accepted forms: (1) peers.0.instance: Invalid input: expected string, received undefined; (2) the answer: Invalid input: expected array, received object (herald migrate check expects the shapes in src/migrate/check-api.ts)" }]);
     const gone = await runCheck({ baseUrl: "http://agent", fetch: () => Promise.reject(new TypeError("connection refused")) });
     expect(gone.problems).toEqual([{ service: "", message: "Cannot reach the agent at http://agent/v1/services: connection refused" }]);
   });
