@@ -65,7 +65,7 @@ function view(node: string, opts: { down?: string; unsent?: string } = {}): Agen
     },
     locRib: () => [],
     routePolicies: () => [],
-    explain: (q) => explain(input, q, state),
+    explain: (q) => JSON.parse(JSON.stringify(explain(input, q, state))),
     services: () => ipam.services.map((s): ServiceView => {
       const svc = ipam.servicesWithStatus.find((x) => x.metadata.namespace === s.namespace && x.metadata.name === s.name)!;
       return {
