@@ -94,6 +94,9 @@ export class Coalescer {
     this.#timer = undefined;
     this.#timerAt = Infinity;
     if (this.#stopped || this.#running || !this.#pending) return;
+    // Timers may fire a little early against this clock: keep the interval.
+    const early = this.#lastStart + this.#interval - this.#now();
+    if (early > 0.5) return this.#arm(early);
     this.#pending = false;
     this.#lastStart = this.#now();
     this.runs++;
