@@ -7,7 +7,7 @@ describe("Coalescer (E20)", () => {
   it("runs the first trigger at once and folds a burst into one more run at the end of the interval", async () => {
     const starts: number[] = [];
     const t0 = performance.now();
-    const c = new Coalescer(async () => void starts.push(performance.now() - t0), { intervalMs: 100 });
+    const c = new Coalescer(() => Promise.resolve(void starts.push(performance.now() - t0)), { intervalMs: 100 });
     c.trigger();
     await sleep(5);
     expect(starts).toHaveLength(1);
@@ -46,7 +46,7 @@ describe("Coalescer (E20)", () => {
   it("retry(ms) runs no later than asked, and a trigger can run it sooner", async () => {
     const starts: number[] = [];
     const t0 = performance.now();
-    const c = new Coalescer(async () => void starts.push(performance.now() - t0), { intervalMs: 0 });
+    const c = new Coalescer(() => Promise.resolve(void starts.push(performance.now() - t0)), { intervalMs: 0 });
     c.retry(60);
     await sleep(20);
     expect(starts).toHaveLength(0);
@@ -60,8 +60,9 @@ describe("Coalescer (E20)", () => {
   it("keeps going after a failing run and reports the error", async () => {
     const errors: unknown[] = [];
     let n = 0;
-    const c = new Coalescer(async () => {
-      if (n++ === 0) throw new Error("boom");
+    const c = new Coalescer(() => {
+      if (n++ === 0) return Promise.reject(new Error("boom"));
+      return Promise.resolve();
     }, { intervalMs: 0, onError: (e) => errors.push(e) });
     c.trigger();
     await c.idle();

@@ -8,7 +8,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { z } from "zod";
 import { AgentStatus, ServicesResponse } from "../../src/api/schemas.ts";
 import { STATE_FILE } from "../../src/ipam/mod.ts";
 import { useHarness, waitFor } from "../interop/harness/mod.ts";
