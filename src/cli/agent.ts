@@ -17,7 +17,7 @@ import { hostPortFlag, parseFlags, UsageError } from "./args.ts";
 export const AGENT_USAGE = `Usage: herald agent --config-dir DIR [flags]
 
   --config-dir DIR              manifests to run (every .yaml/.yml, watched)
-  --node-name NAME              this node (default: the hostname)
+  --node-name NAME              this node (default: the hostname, lowercased as kubelet does)
   --node-labels k=v[,k=v]       labels over those of the Node object
   --api HOST:PORT               status API (default 127.0.0.1:9234; loopback unless told otherwise)
   --state-dir DIR               LB-IPAM state and restart marker (default /var/lib/herald)
@@ -89,7 +89,7 @@ export function agentOptions(argv: string[]): Omit<AgentOptions, "logger"> & { l
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}": herald agent takes flags only`);
   const configDir = nonEmpty("config-dir", values["config-dir"], "a directory of manifests");
   if (!configDir) throw new UsageError("--config-dir DIR is required: herald agent --config-dir DIR");
-  const nodeName = nonEmpty("node-name", values["node-name"], "a node name") ?? hostname();
+  const nodeName = nonEmpty("node-name", values["node-name"], "a node name") ?? hostname().toLowerCase();
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName) || nodeName.length > 253) {
     throw new UsageError(`--node-name must be a DNS subdomain name (lowercase letters, digits, "-" and "."): current value is "${nodeName}"`);
   }

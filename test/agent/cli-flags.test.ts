@@ -9,7 +9,7 @@ describe("agentOptions()", () => {
     const o = agentOptions(["--config-dir", "conf"]);
     expect(o).toMatchObject({
       configDir: "conf",
-      nodeName: hostname(),
+      nodeName: hostname().toLowerCase(),
       api: { host: "127.0.0.1", port: 9234 },
       stateDir: "/var/lib/herald",
       datapath: { enabled: true },
