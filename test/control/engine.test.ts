@@ -4,7 +4,7 @@ import { classifyChanges, diffRoutes, type RouteChange } from "../../src/control
 import { ControlEngine, type ResourceChange } from "../../src/control/engine.ts";
 import type { Resource } from "../../src/control/schemas/mod.ts";
 import type { ControlInput } from "../../src/control/types.ts";
-import { canonical, node, slice, svc, yaml } from "./_helpers.ts";
+import { canonical, host, node, slice, svc, yaml } from "./_helpers.ts";
 
 const CONFIG = `apiVersion: cilium.io/v2
 kind: CiliumBGPClusterConfig
@@ -166,6 +166,137 @@ describe("ControlEngine", () => {
       total += step(engine, changes).routes.length;
     }
     expect(total).toBeGreaterThan(100); // the sequence really moves routes
+  });
+
+  it("agrees with desiredState() over a random sequence of changes to every kind it reads (E20)", () => {
+    // Fixed seed: Services, EndpointSlices, advertisements, peer configs, the
+    // cluster config, the Node, the CiliumNode, pools, and options changing.
+    let seed = 20260728;
+    const rand = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff;
+      return (seed >>> 16) % n;
+    };
+    const pick = <T>(items: readonly T[]): T => items[rand(items.length)];
+    const one = (text: string) => yaml(text).resources;
+    const first = (text: string): Resource => {
+      const r = one(text);
+      return (Object.values(r) as Resource[][]).flat()[0];
+    };
+    const cluster = () =>
+      first(`apiVersion: cilium.io/v2
+kind: CiliumBGPClusterConfig
+metadata: {name: c}
+spec:
+  ${pick(["", "nodeSelector: {matchLabels: {bgp: \"on\"}}", "nodeSelector: {}"])}
+  bgpInstances:
+    - name: main
+      localASN: 65001
+      peers:
+        - {name: tor-1, peerAddress: 10.0.0.1, peerASN: 65100, peerConfigRef: {name: tor}}
+        - {name: rr, peerAddress: 10.0.0.9, peerASN: 65001, peerConfigRef: {name: rr}}
+        - {name: v6, peerAddress: "fd00::9", peerASN: 65200, peerConfigRef: {name: ${pick(["v6", "tor"])}}}
+${pick(["", "        - {name: tor-2, peerAddress: 10.0.0.2, peerASN: 65100, peerConfigRef: {name: tor}}\n", "        - {name: plain, peerAddress: 10.0.0.3, peerASN: 65100}\n"])}`);
+    const families = () =>
+      pick([
+        "  families: []",
+        "  families: [{afi: ipv4, safi: unicast, advertisements: {matchLabels: {advertise: bgp}}}]",
+        "  families:\n    - {afi: ipv4, safi: unicast, advertisements: {matchLabels: {advertise: bgp}}}\n    - {afi: ipv6, safi: unicast, advertisements: {matchLabels: {advertise: bgp}}}",
+        "  families:\n    - {afi: ipv6, safi: unicast, advertisements: {}}\n    - {afi: ipv4, safi: unicast}",
+        "  families: [{afi: ipv4, safi: unicast, advertisements: {matchExpressions: [{key: advertise, operator: In, values: [internal, bgp]}]}}]",
+        "  families: [{afi: ipv6, safi: unicast, advertisements: {matchLabels: {advertise: internal}}}]",
+      ]);
+    const peerConfig = (name: string) => first(`apiVersion: cilium.io/v2\nkind: CiliumBGPPeerConfig\nmetadata: {name: ${name}}\nspec:\n${families()}\n`);
+    const entries = [
+      `    - advertisementType: Service\n      service: {addresses: [LoadBalancerIP]}\n      selector: {matchLabels: {expose: "yes"}}\n      attributes: {communities: {standard: ["65001:100"]}}`,
+      `    - advertisementType: Service\n      service: {addresses: [LoadBalancerIP, ExternalIP], aggregationLengthIPv4: 24, aggregationLengthIPv6: 64}\n      selector: {matchLabels: {aggregate: "yes"}}`,
+      `    - advertisementType: Service\n      service: {addresses: [ClusterIP, LoadBalancerIP]}\n      selector: {matchExpressions: [{key: tier, operator: In, values: [gold, silver]}]}\n      attributes: {localPreference: 300}`,
+      `    - advertisementType: Service\n      service: {addresses: [ExternalIP, ClusterIP]}\n      selector: {matchExpressions: [{key: tier, operator: NotIn, values: [gold]}]}\n      attributes: {communities: {wellKnown: [no-export], large: ["1:2:3"]}, localPreference: 50}`,
+      `    - advertisementType: PodCIDR\n      attributes: {communities: {standard: ["${rand(3)}:1"]}}`,
+      `    - advertisementType: CiliumPodIPPool\n      selector: {}`,
+      `    - advertisementType: Interface\n      interface: {name: ${pick(["lo", "eth0"])}}`,
+    ];
+    const advert = (name: string) =>
+      first(`apiVersion: cilium.io/v2
+kind: CiliumBGPAdvertisement
+metadata: {name: ${name}, labels: {advertise: ${pick(["bgp", "internal", "other"])}}}
+spec:
+  advertisements:
+${Array.from({ length: 1 + rand(3) }, () => pick(entries)).join("\n")}
+`);
+    const nodeObj = () => node("n1", rand(2) ? { bgp: "on" } : {}, { ipv4: "192.0.2.10", podCIDRs: pick([["10.244.1.0/24", "fd00:244:1::/64"], ["10.244.2.0/24"]]) });
+    const ciliumNode = () =>
+      first(`apiVersion: cilium.io/v2
+kind: CiliumNode
+metadata: {name: n1}
+spec:
+  ipam:
+    pools:
+      allocated: [{pool: blue, cidrs: [${pick(["10.10.3.0/24", "10.10.3.0/24, fd10:0:0:3::/64", "10.10.4.0/24"])}]}]
+`);
+    const pool = () => first(`apiVersion: cilium.io/v2alpha1\nkind: CiliumPodIPPool\nmetadata: {name: blue}\nspec:\n  ipv4: {cidrs: [10.10.0.0/16], maskSize: 24}\n  ipv6: {cidrs: ["fd10::/48"], maskSize: 64}\n`);
+    const labelSets: Record<string, string>[] = [{}, { expose: "yes" }, { aggregate: "yes" }, { tier: "gold" }, { expose: "yes", tier: "silver" }, { aggregate: "yes", tier: "bronze" }];
+    const service = (k: string) =>
+      svc(k, {
+        type: pick(["LoadBalancer", "LoadBalancer", "ClusterIP"] as const),
+        labels: pick(labelSets),
+        lb: rand(4) ? [`198.51.100.${rand(40)}`, ...(rand(2) ? [`2001:db8::${rand(9)}`] : [])] : [],
+        clusterIPs: rand(8) ? [`10.96.0.${rand(20)}`] : ["None"],
+        externalIPs: rand(3) ? [] : [`203.0.113.${rand(5)}`],
+        eTP: rand(3) ? "Cluster" : "Local",
+        iTP: rand(4) ? "Cluster" : "Local",
+        lbClass: pick([undefined, undefined, "io.cilium/bgp-control-plane", "io.cilium/l2-announcer"]),
+      });
+
+    const input = baseInput();
+    input.host = host({
+      interfaces: [
+        { name: "lo", adminUp: true, operState: "unknown", addresses: ["127.0.0.1/8", "192.0.2.200/32", "2001:db8:ff::1/128"] },
+        { name: "eth0", adminUp: true, operState: "up", addresses: ["192.0.2.10/24"] },
+      ],
+    });
+    const engine = new ControlEngine(input);
+    let routesMoved = 0;
+    let rebuilds = 0;
+    for (let i = 0; i < 400; i++) {
+      const changes: ResourceChange[] = [];
+      for (let c = 1 + rand(2); c > 0; c--) {
+        const n = rand(12);
+        const k = `ns${n % 3}/s${n}`;
+        switch (rand(20)) {
+          case 0: changes.push(upsert(cluster())); break;
+          case 1: changes.push(upsert(peerConfig(pick(["tor", "rr", "v6"])))); break;
+          case 2: changes.push(del("CiliumBGPPeerConfig", pick(["tor", "rr", "v6"]))); break;
+          case 3: changes.push(upsert(advert(pick(["a1", "a2", "a3"])))); break;
+          case 4: changes.push(del("CiliumBGPAdvertisement", pick(["a1", "a2", "a3", "lb"]))); break;
+          case 5: changes.push(upsert(nodeObj())); break;
+          case 6: changes.push(rand(3) ? upsert(ciliumNode()) : del("CiliumNode", "n1")); break;
+          case 7: changes.push(rand(3) ? upsert(pool()) : del("CiliumPodIPPool", "blue")); break;
+          case 8: case 9: changes.push(del("Service", k)); break;
+          case 10: case 11: case 12:
+            // Slices move between Services (label), nodes and readiness.
+            changes.push(upsert(slice(k, [{ node: pick(["n1", "n2"]), ready: rand(3) > 0, terminating: rand(5) === 0 }], `slice-${rand(4)}`)));
+            break;
+          case 13: changes.push(del("EndpointSlice", `ns${n % 3}/slice-${rand(4)}`)); break;
+          default: changes.push(upsert(service(k)));
+        }
+      }
+      const before = desiredState(engine.input());
+      let delta;
+      if (rand(25) === 0) {
+        delta = engine.setOptions({ noServiceEndpointsRoutable: rand(2) === 0, legacyOriginAttribute: rand(2) === 0 });
+      } else {
+        delta = engine.apply(changes);
+      }
+      const after = desiredState(engine.input());
+      expect(canonical(engine.state())).toBe(canonical(after));
+      expect(delta.routes.map(key).sort()).toEqual(diffRoutes(before, after).map(key).sort());
+      routesMoved += delta.routes.length;
+      if (delta.rebuilt) rebuilds++;
+    }
+    // The sequence really exercises both paths.
+    expect(routesMoved).toBeGreaterThan(300);
+    expect(rebuilds).toBeGreaterThan(50);
+    expect(400 - rebuilds).toBeGreaterThan(50);
   });
 
   it("handles host-fact and option changes by rebuilding", () => {
