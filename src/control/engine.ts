@@ -15,7 +15,7 @@ import { sameOnWire, TableState } from "./route-table.ts";
 import type { Contribution, RouteGroup } from "./groups.ts";
 import { buildModel, type Model } from "./model.ts";
 import type { InstanceModel } from "./peers.ts";
-import { unicastFamilies } from "./peers.ts";
+import { missingOwnFamily, unicastFamilies } from "./peers.ts";
 import { addSummaries, type EndpointSummary, NO_ENDPOINTS, type ServiceAddresses, serviceAddresses, servicePrefix, sliceService, sliceSummary } from "./services.ts";
 import type { Resource, ResourceKind } from "./schemas/mod.ts";
 import type { EndpointSlice } from "./schemas/endpoint-slice.ts";
@@ -102,8 +102,8 @@ export class ControlEngine {
   #tables = new Map<string, TableState>();
   /** rule id → the tables (and their group) it feeds. */
   #ruleTables = new Map<number, Array<{ group: RouteGroup; table: TableState }>>();
-  /** group key → the (instance, peer) pairs using it. */
-  #groupPeers = new Map<string, Array<{ instance: string; peer: string }>>();
+  /** table key → the (instance, peer) pairs it is sent to. */
+  #tablePeers = new Map<string, Array<{ instance: string; peer: string }>>();
   #serviceEntries = new Map<string, ServiceEntry[]>();
   #serviceIssues = new Map<string, ControlIssue[]>();
   #state!: DesiredState;
@@ -206,7 +206,7 @@ export class ControlEngine {
   #rebuild(): void {
     this.#model = buildModel(this.input());
     this.#tables = new Map();
-    this.#groupPeers = new Map();
+    this.#tablePeers = new Map();
     for (const group of this.#model.groups.values()) {
       for (const family of group.families) {
         const t = new TableState(family);
@@ -223,9 +223,13 @@ export class ControlEngine {
     for (const inst of this.#model.instances) {
       for (const p of inst.peers) {
         if (!p.group) continue;
-        const list = this.#groupPeers.get(p.group.key) ?? [];
-        list.push({ instance: inst.instance.name, peer: p.peer.name });
-        this.#groupPeers.set(p.group.key, list);
+        for (const f of unicastFamilies(p.peer.families)) {
+          if (!p.group.families.includes(f) || missingOwnFamily(p.peer, f)) continue; // as #peer() (D12)
+          const tk = tableKey(p.group, f);
+          const list = this.#tablePeers.get(tk) ?? [];
+          list.push({ instance: inst.instance.name, peer: p.peer.name });
+          this.#tablePeers.set(tk, list);
+        }
       }
     }
     this.#serviceEntries = new Map();
@@ -257,7 +261,7 @@ export class ControlEngine {
   #peer(p: InstanceModel["peers"][number]): DesiredPeer {
     const routes = new Map<RouteFamily, RouteTable>();
     for (const f of unicastFamilies(p.peer.families)) {
-      const t = p.group && p.group.families.includes(f) ? this.#tables.get(tableKey(p.group, f)) : undefined;
+      const t = p.group && p.group.families.includes(f) && !missingOwnFamily(p.peer, f) ? this.#tables.get(tableKey(p.group, f)) : undefined;
       routes.set(f, t?.routes ?? EMPTY_TABLE);
     }
     return { ...p.peer, routes };
@@ -359,11 +363,10 @@ export class ControlEngine {
     const out: RouteChange[] = [];
     for (const [tk, table] of this.#tables) {
       if (!touched.has(table)) continue;
-      const groupKey = tk.slice(0, tk.lastIndexOf("|"));
       for (const { prefix, before, after } of table.flush()) {
         const action = !before ? (after ? "advertise" : null) : !after ? "withdraw" : sameOnWire(before, after) ? null : "update";
         if (!action) continue;
-        for (const { instance, peer } of this.#groupPeers.get(groupKey) ?? []) {
+        for (const { instance, peer } of this.#tablePeers.get(tk) ?? []) {
           out.push({ instance, peer, family: table.family, prefix, action, route: after ?? null });
         }
       }

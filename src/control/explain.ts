@@ -14,7 +14,7 @@ import { formatCommunity } from "./attributes.ts";
 import { desiredState, wireLocalPreference } from "./desired.ts";
 import type { RouteGroup } from "./groups.ts";
 import { buildModel, nodeFacts, resolveOptions } from "./model.ts";
-import type { PeerModel } from "./peers.ts";
+import { missingOwnFamily, type PeerModel } from "./peers.ts";
 import { addSummaries, serviceAddresses, sliceService, sliceSummary } from "./services.ts";
 import { selectorMatches, serviceLabels } from "./selector.ts";
 import { candidateNodes } from "./node-config.ts";
@@ -215,6 +215,18 @@ export function explain(input: ControlInput, query: ExplainQuery, precomputed?: 
           });
         }
         if (matches.length > 0 || (!svc && !target)) continue;
+        const own = missingOwnFamily(peer, family);
+        if (own !== null && !(target && target.family !== (family === "ipv4/unicast" ? 4 : 6))) {
+          verdicts.push({
+            instance: inst.name,
+            peer: peer.name,
+            family,
+            prefix: target ? query.prefix ?? null : null,
+            advertised: false,
+            reasons: [r("D12", `peer ${peer.name} (${peer.address}) negotiates ${family} but not ${own}: routes of the other IP family are only sent when both are negotiated`)],
+          });
+          continue;
+        }
         const group = pm?.group;
         const reasons: Reason[] = [];
         if (!group) reasons.push(r("D5, E2", `peer ${peer.name} has no advertisements`));

@@ -10,7 +10,7 @@ import { RuleRegistry, type RouteGroup, type ServiceRule } from "./groups.ts";
 import { hostAddress, isGlobalUnicast } from "./host.ts";
 import { selectingPolicies, v1Instances } from "./legacy.ts";
 import { nodeConfigForNode } from "./node-config.ts";
-import { type InstanceModel, type ModelContext, v2Instances } from "./peers.ts";
+import { type InstanceModel, missingOwnFamily, type ModelContext, unicastFamilies, v2Instances } from "./peers.ts";
 import { RuleIndex } from "./services.ts";
 import type { CiliumBGPNodeConfig } from "./schemas/node-config.ts";
 import type { CiliumBGPPeerConfig } from "./schemas/peer-config.ts";
@@ -207,6 +207,22 @@ export function buildModel(input: ControlInput): Model {
         rule: "H1",
         message: `node ${input.node.name} is selected by a CiliumBGPPeeringPolicy and by v2 configuration: v1 wins and v2 instances are not run (use --v2-only for baseline Cilium, which ignores v1)`,
       });
+    }
+  }
+
+  for (const inst of instances) {
+    for (const { peer } of inst.peers) {
+      for (const family of unicastFamilies(peer.families)) {
+        const own = missingOwnFamily(peer, family);
+        if (own === null) continue;
+        issues.push({
+          level: "warning",
+          rule: "D12",
+          instance: inst.instance.name,
+          peer: peer.name,
+          message: `peer ${peer.name} (IPv${own === "ipv6/unicast" ? 6 : 4} address ${peer.address}) negotiates ${family} but not ${own}: no ${family} routes are sent to it`,
+        });
+      }
     }
   }
 

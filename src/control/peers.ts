@@ -107,6 +107,16 @@ export function unicastFamilies(families: readonly Family[]): RouteFamily[] {
   return families.filter((f): f is RouteFamily => f === "ipv4/unicast" || f === "ipv6/unicast");
 }
 
+/**
+ * D12: routes of the other IP family (IPv4 to an IPv6 peer, IPv6 to an IPv4
+ * peer) are sent only when the session also negotiates its own family.
+ * Returns that own family when it is missing, else null.
+ */
+export function missingOwnFamily(peer: Pick<DesiredPeer, "address" | "families">, family: RouteFamily): RouteFamily | null {
+  const own: RouteFamily = peer.address.includes(":") ? "ipv6/unicast" : "ipv4/unicast";
+  return family !== own && !peer.families.includes(own) ? own : null;
+}
+
 /** Peers of one NodeConfig instance; null peers + error when the neighbour reconcile fails as a whole. */
 function instancePeers(inst: CiliumBGPNodeInstance, localASN: number, ctx: ModelContext): { peers: PeerModel[]; errors: string[] } {
   const peers: PeerModel[] = [];

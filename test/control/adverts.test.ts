@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { availableRoutes } from "../../src/control/desired.ts";
+import { explain } from "../../src/control/explain.ts";
 import { routePolicies } from "../../src/control/policies.ts";
 import type { Resources } from "../../src/control/types.ts";
 import { host, issuesOf, node, prefixesTo, routes, stateOf, withResources, yaml } from "./_helpers.ts";
@@ -104,6 +105,39 @@ spec:
     const cluster = CLUSTER.replace("    - {afi: ipv6, safi: unicast, advertisements: {matchLabels: {advertise: bgp}}}\n", "");
     const s = stateOf(setup(advert("pods", "    - advertisementType: PodCIDR"), [], cluster), "n1");
     expect(routes(s, "tor-1").map((r) => `${r.family} ${r.prefix}`)).toEqual(["ipv4/unicast 10.244.1.0/24"]);
+  });
+
+  it("sends routes of the other IP family to a peer only when both unicast families are negotiated (D12)", () => {
+    const pc = (name: string, fams: string) => `---
+apiVersion: cilium.io/v2
+kind: CiliumBGPPeerConfig
+metadata: {name: ${name}}
+spec:
+  families:
+${fams}
+`;
+    const v4 = "    - {afi: ipv4, safi: unicast, advertisements: {matchLabels: {advertise: bgp}}}";
+    const v6 = "    - {afi: ipv6, safi: unicast, advertisements: {matchLabels: {advertise: bgp}}}";
+    const cluster = CLUSTER.replace(
+      "        - {name: plain, peerAddress: 10.0.0.20, peerASN: 65100}",
+      `        - {name: six-v4only, peerAddress: "fd00::1", peerASN: 65100, peerConfigRef: {name: v4only}}
+        - {name: six-both, peerAddress: "fd00::2", peerASN: 65100, peerConfigRef: {name: tor}}
+        - {name: four-v6only, peerAddress: 10.0.0.30, peerASN: 65100, peerConfigRef: {name: v6only}}`,
+    ) + pc("v4only", v4) + pc("v6only", v6);
+    const s = stateOf(setup(advert("pods", "    - advertisementType: PodCIDR"), [], cluster), "n1");
+    // An IPv6 session that negotiates only ipv4/unicast carries no IPv4 routes, and vice versa.
+    expect(routes(s, "six-v4only")).toEqual([]);
+    expect(routes(s, "four-v6only")).toEqual([]);
+    expect(s.instances[0].peers.find((p) => p.name === "six-v4only")!.families).toEqual(["ipv4/unicast"]);
+    // With both families, each goes to either kind of peer (next hop of the session's family).
+    expect(routes(s, "six-both").map((r) => `${r.family} ${r.prefix}`)).toEqual(["ipv4/unicast 10.244.1.0/24", "ipv6/unicast fd00:244:1::/64"]);
+    expect(routes(s, "tor-1").map((r) => `${r.family} ${r.prefix}`)).toEqual(["ipv4/unicast 10.244.1.0/24", "ipv6/unicast fd00:244:1::/64"]);
+    expect(issuesOf(s, "D12")).toEqual([
+      "peer six-v4only (IPv6 address fd00::1) negotiates ipv4/unicast but not ipv6/unicast: no ipv4/unicast routes are sent to it",
+      "peer four-v6only (IPv4 address 10.0.0.30) negotiates ipv6/unicast but not ipv4/unicast: no ipv6/unicast routes are sent to it",
+    ]);
+    const why = explain({ resources: setup(advert("pods", "    - advertisementType: PodCIDR"), [], cluster), node: { name: "n1" } }, { prefix: "10.244.1.0/24", peer: "six-v4only" });
+    expect(why.verdicts.map((v) => `${v.advertised} ${v.reasons[0].rule}`)).toEqual(["false D12"]);
   });
 });
 
