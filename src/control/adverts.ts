@@ -9,7 +9,9 @@
  * PodCIDR, Interface and CiliumPodIPPool, Cilium names one export policy per
  * peer+family(+pool), so when several entries select the same routes only
  * the last one's attributes survive (E9, E11 quirk; the pool reconciler
- * overwrites likewise). herald reproduces that.
+ * overwrites likewise). For Interface the policy also carries the prefixes,
+ * so only the last entry with addresses of the family is advertised at all.
+ * herald reproduces that.
  */
 import { formatPrefix, type IPPrefix, parsePrefix, prefixOf } from "../net/ip.ts";
 import { attributesFrom, type RouteAttributes } from "./attributes.ts";
@@ -104,7 +106,7 @@ export function peerConfigGroup(pc: CiliumBGPPeerConfig, ctx: AdvertContext): Ro
       continue;
     }
     let podCIDR: { attrs: RouteAttributes; adverts: string[] } | null = null;
-    let iface: { attrs: RouteAttributes; byIface: Map<string, string[]> } | null = null;
+    const ifaceEntries: { ifName: string; attrs: RouteAttributes; advert: string }[] = [];
     const pools = new Map<string, { attrs: RouteAttributes; adverts: string[] }>();
     for (const advert of adverts) {
       advert.spec.advertisements.forEach((entry, index) => {
@@ -118,13 +120,9 @@ export function peerConfigGroup(pc: CiliumBGPPeerConfig, ctx: AdvertContext): Ro
           case "PodCIDR":
             podCIDR = { attrs: attrs(), adverts: [...(podCIDR?.adverts ?? []), advert.metadata.name] };
             break;
-          case "Interface": {
-            const byIface = iface?.byIface ?? new Map<string, string[]>();
-            const n = entry.interface?.name;
-            if (n) byIface.set(n, [...(byIface.get(n) ?? []), advert.metadata.name]);
-            iface = { attrs: attrs(), byIface };
+          case "Interface":
+            if (entry.interface?.name) ifaceEntries.push({ ifName: entry.interface.name, attrs: attrs(), advert: advert.metadata.name });
             break;
-          }
           case "CiliumPodIPPool":
             if (entry.selector == null) break; // null ⇒ no pools (E10)
             for (const pool of ctx.podIPPools.values()) {
@@ -155,21 +153,39 @@ export function peerConfigGroup(pc: CiliumBGPPeerConfig, ctx: AdvertContext): Ro
         });
       }
     }
+    // E11 quirk: Cilium names one export policy per peer and family
+    // (`<peer>-<afi>-Interface`) and rebuilds it for each entry that yields
+    // addresses of the family, so the last such entry replaces the others:
+    // its prefixes and attributes are the only ones exported.
+    let iface: { entry: (typeof ifaceEntries)[number]; hosts: string[] } | null = null;
+    const replaced: { entry: (typeof ifaceEntries)[number]; hosts: string[] }[] = [];
+    for (const entry of ifaceEntries) {
+      const found = interfaceAdvertAddresses(ctx.host, entry.ifName);
+      if (!found.ok) {
+        ctx.issues.push({ level: "warning", rule: "E11", message: `Interface advertisement ${entry.advert}: ${found.reason}: nothing advertised` });
+        continue;
+      }
+      const hosts = found.value.filter((ip) => ip.family === want).map((ip) => formatPrefix(prefixOf(ip, want === 4 ? 32 : 128)));
+      if (hosts.length === 0) continue;
+      if (iface !== null) replaced.push(iface);
+      iface = { entry, hosts };
+    }
     if (iface !== null) {
-      const { attrs, byIface } = iface as { attrs: RouteAttributes; byIface: Map<string, string[]> };
-      for (const [ifName, names] of [...byIface].sort((a, b) => a[0] < b[0] ? -1 : 1)) {
-        const found = interfaceAdvertAddresses(ctx.host, ifName);
-        if (!found.ok) {
-          ctx.issues.push({ level: "warning", rule: "E11", message: `Interface advertisement ${names.join(", ")}: ${found.reason}: nothing advertised` });
-          continue;
-        }
-        for (const ip of found.value) {
-          if (ip.family !== want) continue;
-          addStatic(table, formatPrefix(prefixOf(ip, want === 4 ? 32 : 128)), "Interface", {
-            attributes: attrs,
-            sources: [{ kind: "Interface", name: ifName, advertisements: [...new Set(names)].sort(), attributes: attrs }],
-          });
-        }
+      const { entry, hosts } = iface as { entry: (typeof ifaceEntries)[number]; hosts: string[] };
+      for (const prev of replaced) {
+        const lost = prev.hosts.filter((h) => !hosts.includes(h));
+        ctx.issues.push({
+          level: "warning",
+          rule: "E11",
+          message: `Interface advertisement ${prev.entry.advert} (interface ${prev.entry.ifName}): its ${family} export policy is replaced by ${entry.advert} (interface ${entry.ifName}), because Cilium names one Interface policy per peer and family` +
+            (lost.length ? `: ${lost.join(", ")} ${lost.length > 1 ? "are" : "is"} not advertised` : ""),
+        });
+      }
+      for (const h of hosts) {
+        addStatic(table, h, "Interface", {
+          attributes: entry.attrs,
+          sources: [{ kind: "Interface", name: entry.ifName, advertisements: [entry.advert], attributes: entry.attrs }],
+        });
       }
     }
     for (const [poolName, { attrs, adverts: names }] of [...pools].sort((a, b) => a[0] < b[0] ? -1 : 1)) {

@@ -364,18 +364,25 @@ spec:
     expect(issuesOf(s, "E11")[0]).toContain(`interface "down0" is not up`);
   });
 
-  it("applies the last Interface advertisement's attributes to all interface routes (E11 quirk)", () => {
+  it("advertises only the last Interface advertisement with addresses of the family, prefixes and attributes, as Cilium's policy-name collision does (E11 quirk)", () => {
     const facts = host({ interfaces: [
-      { name: "a0", adminUp: true, operState: "up", addresses: ["203.0.113.1/32"] },
+      { name: "a0", adminUp: true, operState: "up", addresses: ["203.0.113.1/32", "2001:db8::1/128"] },
       { name: "b0", adminUp: true, operState: "up", addresses: ["203.0.113.2/32"] },
+      { name: "down0", adminUp: false, operState: "down", addresses: ["203.0.113.3/32"] },
     ] });
     const r = setup(
       advert("first", "    - advertisementType: Interface\n      interface: {name: a0}\n      attributes: {communities: {standard: [\"1:1\"]}}") +
-        advert("second", "    - advertisementType: Interface\n      interface: {name: b0}\n      attributes: {communities: {standard: [\"2:2\"]}}"),
+        advert("second", "    - advertisementType: Interface\n      interface: {name: b0}\n      attributes: {communities: {standard: [\"2:2\"]}}\n    - advertisementType: Interface\n      interface: {name: down0}"),
     );
-    expect(routes(stateOf(r, "n1", {}, facts), "tor-1").map((x) => `${x.prefix} ${x.communities}`)).toEqual([
-      "203.0.113.1/32 2:2",
-      "203.0.113.2/32 2:2",
+    const s = stateOf(r, "n1", {}, facts);
+    // <peer>-ipv4-Interface is rebuilt per entry: b0's replaces a0's (down0 has no address, so it replaces nothing).
+    // a0 is still the only entry with an IPv6 address, so it keeps ipv6/unicast.
+    expect(routes(s, "tor-1").map((x) => `${x.family} ${x.prefix} ${x.communities}`)).toEqual([
+      "ipv4/unicast 203.0.113.2/32 2:2",
+      "ipv6/unicast 2001:db8::1/128 1:1",
     ]);
+    expect(issuesOf(s, "E11")).toContain(
+      "Interface advertisement first (interface a0): its ipv4/unicast export policy is replaced by second (interface b0), because Cilium names one Interface policy per peer and family: 203.0.113.1/32 is not advertised",
+    );
   });
 });
