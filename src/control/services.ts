@@ -116,15 +116,21 @@ export function serviceAddress(raw: string): ServiceAddress | null {
     : { text: canonical, family: 6, v4: -1, host: `${canonical}/128` };
 }
 
+/** Cilium makes no frontends at all for a headless Service: clusterIP "None" (any case) or the headless label. */
+export function isHeadless(svc: Service): boolean {
+  return Object.hasOwn(svc.metadata.labels ?? {}, "service.kubernetes.io/headless") || svc.spec.clusterIP?.toLowerCase() === "none";
+}
+
 function raw(svc: Service, type: ServiceAddressType): string[] {
   const spec = svc.spec;
-  if (spec.type === "ExternalName") return [];
+  if (spec.type === "ExternalName" || isHeadless(svc)) return [];
   switch (type) {
     case "LoadBalancerIP": {
-      // Cilium makes LoadBalancer frontends only for type LoadBalancer (E13).
+      // Cilium makes LoadBalancer frontends only for type LoadBalancer (E13),
+      // and only for ingress entries in VIP mode (KEP-1860: "Proxy" is skipped).
       if (spec.type !== "LoadBalancer") return [];
       const out: string[] = [];
-      for (const i of svc.status?.loadBalancer?.ingress ?? []) if (i.ip) out.push(i.ip);
+      for (const i of svc.status?.loadBalancer?.ingress ?? []) if (i.ip && (i.ipMode === undefined || i.ipMode === "VIP")) out.push(i.ip);
       return out;
     }
     case "ExternalIP":
@@ -151,6 +157,9 @@ export function serviceAddresses(
     else if (!ips.some((x) => x.text === a.text)) ips.push(a);
   }
   const result = (skipped: ServiceAddresses["skipped"]): ServiceAddresses => ({ addressType: type, ips, policy, skipped, invalid: invalid ?? [] });
+  if (isHeadless(svc) && svc.spec.type !== "ExternalName") {
+    return result({ rule: "E12", reason: "it is headless (clusterIP None or label service.kubernetes.io/headless), so Cilium makes no frontends for it" });
+  }
   if (type === "LoadBalancerIP") {
     const cls = svc.spec.loadBalancerClass;
     if (cls !== undefined && cls !== BGP_LOAD_BALANCER_CLASS) {

@@ -85,6 +85,20 @@ describe("Service advertisements (E12–E18)", () => {
     expect(v4(setup(ALL, headless, ext))).toEqual([]);
   });
 
+  it("announces no address of a headless Service, which has no Cilium frontends: clusterIP None (any case) or label service.kubernetes.io/headless (E12, E14)", () => {
+    const none = svc("prod/h1", { type: "ClusterIP", clusterIPs: ["None"], externalIPs: ["203.0.113.1"] });
+    const lower = svc("prod/h2", { type: "ClusterIP", clusterIPs: ["none"], externalIPs: ["203.0.113.2"] });
+    const labelled = svc("prod/h3", { labels: { "service.kubernetes.io/headless": "" }, lb: ["198.51.100.3"], clusterIPs: ["10.96.0.3"], externalIPs: ["203.0.113.3"] });
+    const plain = svc("prod/web", { type: "ClusterIP", clusterIPs: ["10.96.0.4"], externalIPs: ["203.0.113.4"] });
+    expect(v4(setup(ALL, none, lower, labelled, plain))).toEqual(["10.96.0.4/32", "203.0.113.4/32"]);
+  });
+
+  it("skips LoadBalancer ingress entries whose ipMode is not VIP, as Cilium's frontends do (E13, KEP-1860)", () => {
+    const s = svc("prod/web", { lb: ["198.51.100.1"] });
+    s.status!.loadBalancer!.ingress = [{ ip: "198.51.100.1", ipMode: "Proxy" }, { ip: "198.51.100.2", ipMode: "VIP" }, { ip: "198.51.100.3" }];
+    expect(v4(setup(ALL, s))).toEqual(["198.51.100.2/32", "198.51.100.3/32"]);
+  });
+
   it("announces a LoadBalancer IP only for type LoadBalancer Services (E13: Cilium makes LB frontends for that type only)", () => {
     expect(v4(setup(ALL, svc("prod/web", { type: "NodePort", lb: ["198.51.100.1"] })))).toEqual([]);
   });
