@@ -48,7 +48,11 @@ export interface ServiceView {
   generation: number | undefined;
   /** Real labels plus the pseudo-labels (§9.3). */
   labels: Labels;
-  /** I9: spec.loadBalancerIP ∪ the ips annotation, duplicates removed. */
+  /**
+   * I9: spec.loadBalancerIP then the ips annotation, in order. Only adjacent
+   * duplicates collapse (Cilium's CompactFunc): the order decides which
+   * failing entry the condition names last.
+   */
   requested: IPAddress[];
   /** Entries of spec.loadBalancerIP / the ips annotation that do not parse (skipped). */
   unparsable: string[];
@@ -104,7 +108,10 @@ export function buildView(svc: Service, o: ViewOptions): ServiceView {
   const add = (text: string, where: string) => {
     const ip = parseAddr(text);
     if (ip === null) unparsable.push(`${where} entry "${text}" is not an IP address`);
-    else if (!requested.some((r) => r.family === ip.family && r.value === ip.value)) requested.push(ip);
+    else {
+      const last = requested[requested.length - 1];
+      if (last === undefined || last.family !== ip.family || last.value !== ip.value) requested.push(ip);
+    }
   };
   const lbIP = svc.spec.loadBalancerIP;
   if (lbIP !== undefined && lbIP !== "") add(lbIP, "spec.loadBalancerIP");

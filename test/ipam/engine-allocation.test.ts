@@ -151,6 +151,21 @@ describe("IPAMRequestSatisfied reasons and messages (I9, §9.4)", () => {
     ]);
   });
 
+  it("names the last failing entry in request order, repeated entries included (I9)", () => {
+    // Cilium walks spec.loadBalancerIP then the annotation, collapsing only
+    // adjacent duplicates: [10.9.9.9, 10.0.0.5, 10.9.9.9] fails last on 10.9.9.9.
+    const { ipam } = engine();
+    runSteps(ipam, [
+      { name: "pool", do: (i) => i.upsertPool(pool("p", ["10.0.0.0/29"])) },
+      { name: "h holds 10.0.0.5", do: (i) => i.upsertService(svc("h", { lbIP: "10.0.0.5" })), want: { [D + "h"]: ok("10.0.0.5") } },
+      {
+        name: "s requests 10.9.9.9 (no pool), 10.0.0.5 (taken), 10.9.9.9 again",
+        do: (i) => i.upsertService(svc("s", { lbIP: "10.9.9.9", annotations: { "lbipam.cilium.io/ips": "10.0.0.5, 10.9.9.9" } })),
+        want: { [D + "s"]: { ips: [], reason: "no_pool", message: "No pool exists with a CIDR containing '10.9.9.9'" } },
+      },
+    ]);
+  });
+
   it("keeps lastTransitionTime unless the status flips, and sets observedGeneration to the Service generation (I13)", () => {
     const { ipam, clock } = engine();
     ipam.upsertPool(pool("a", ["10.0.0.0/30"]));

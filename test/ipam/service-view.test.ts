@@ -51,9 +51,9 @@ describe("requestedFamilies() (I8, J2)", () => {
 describe("buildView() requested IPs (I9, §9.1)", () => {
   const ips = (s: ReturnType<typeof svc>) => buildView(s, base).requested.map((r) => `${r.family}:${r.value.toString(16)}`);
 
-  it("unions spec.loadBalancerIP with the annotation, trims entries and drops duplicates", () => {
-    const v = buildView(svc("s", { lbIP: "10.0.0.1", annotations: { "lbipam.cilium.io/ips": " 10.0.0.2 ,10.0.0.1, 2001:db8::1" } }), base);
-    expect(v.requested.map((r) => r.value)).toEqual([0x0a000001n, 0x0a000002n, 0x20010db8000000000000000000000001n]);
+  it("unions spec.loadBalancerIP with the annotation in order, trims entries and collapses adjacent duplicates only (Cilium's CompactFunc)", () => {
+    const v = buildView(svc("s", { lbIP: "10.0.0.1", annotations: { "lbipam.cilium.io/ips": " 10.0.0.1,10.0.0.2 ,10.0.0.1, 2001:db8::1" } }), base);
+    expect(v.requested.map((r) => r.value)).toEqual([0x0a000001n, 0x0a000002n, 0x0a000001n, 0x20010db8000000000000000000000001n]);
     expect(v.unparsable).toEqual([]);
   });
 
