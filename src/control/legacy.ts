@@ -239,7 +239,7 @@ function neighborGroup(
       for (const pool of ctx.lbIPPools) {
         if (pool.spec.disabled || !matchesOrEverything(e.selector, pool.metadata.labels ?? {})) continue;
         for (const b of pool.spec.blocks ?? []) {
-          if (b.cidr === undefined) {
+          if (!b.cidr) { // absent, or "" next to start/stop as Go clients write it
             ctx.issues.push({
               level: "error",
               rule: "G5",

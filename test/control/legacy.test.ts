@@ -164,6 +164,34 @@ spec: {blocks: [{cidr: 198.51.100.128/25}]}
     // The other neighbour has no path attributes.
     expect(routes(stateOf(r, "n1"), "10.0.0.9").every((x) => x.communities.length === 0)).toBe(true);
   });
+
+  it("applies LB-pool path attributes only for enabled pools, and reports start/stop blocks however cidr is left unset (G5)", () => {
+    const body = ROUTER.replace(`        - peerAddress: 10.0.0.1/32
+          peerASN: 65100`, `        - peerAddress: 10.0.0.1/32
+          peerASN: 65100
+          advertisedPathAttributes:
+            - selectorType: CiliumLoadBalancerIPPool
+              communities: {standard: ["65001:200"]}`);
+    const pools = `apiVersion: cilium.io/v2
+kind: CiliumLoadBalancerIPPool
+metadata: {name: off}
+spec: {disabled: true, blocks: [{cidr: 198.51.100.0/28}]}
+---
+apiVersion: cilium.io/v2
+kind: CiliumLoadBalancerIPPool
+metadata: {name: range}
+spec: {blocks: [{cidr: "", start: 198.51.100.64, stop: 198.51.100.70}]}
+---
+`;
+    const s = stateOf(setup(policy("p", body) + pools, undefined,
+      svc("prod/a", { labels: { announce: "yes" }, lb: ["198.51.100.1"] }),
+      svc("prod/b", { labels: { announce: "yes" }, lb: ["198.51.100.65"] })), "n1");
+    expect(routes(s, "10.0.0.1").filter((x) => x.prefix.startsWith("198.")).map((x) => `${x.prefix} ${x.communities}`))
+      .toEqual(["198.51.100.1/32 ", "198.51.100.65/32 "]);
+    expect(issuesOf(s, "G5")).toEqual([
+      `CiliumLoadBalancerIPPool "range" has a start/stop block, which Cilium's v1 path-attribute reconciler cannot use (it fails); herald skips that block`,
+    ]);
+  });
 });
 
 describe("v1 and v2 precedence (H1, H2)", () => {
