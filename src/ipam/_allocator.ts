@@ -210,6 +210,13 @@ export class Allocator {
     }
     if (slot === undefined) {
       range.alloc(ip.value, rec);
+    } else if (slot.holders.length === 0 && slot.reserved && !slot.shadow) {
+      // A reserved first/last address (I4) in the Service's own status: it
+      // held it before allowFirstLastIPs became No (reserving never revokes)
+      // or got it through the I9 quirk. Cilium's import fails on the
+      // reservation and the Service gets a new address; herald keeps it so
+      // that a restart never moves an address. It stays reserved when released.
+      slot.holders.push(rec);
     } else if (
       // Already held: join when the sharing rules allow it, so that every
       // holder of a shared address keeps it (Cilium re-shares the key's first

@@ -127,6 +127,28 @@ describe("restart adoption (I12)", () => {
     expect([state(ipam, D + "a")?.ips, state(ipam, D + "b")?.ips, state(ipam, D + "c")?.ips]).toEqual([["10.0.0.5"], ["10.0.0.5"], ["10.0.0.2"]]);
   });
 
+  it("keeps a first/last address held when allowFirstLastIPs became No, and one requested through the quirk, across a restart (I4, I12)", () => {
+    const first = engine().ipam;
+    const open = pool("p", ["10.0.0.0/29"]);
+    const closed = pool("p", ["10.0.0.0/29"], { allowFirstLastIPs: "No", generation: 2 });
+    const services = [svc("held"), svc("quirk", { ports: [443], lbIP: "10.0.0.7", annotations: { [KEY]: "k" } })];
+    first.upsertPool(open);
+    first.upsertService(services[0]); // 10.0.0.0, not reserved yet
+    first.upsertPool(closed); // reserving never revokes (I4)
+    first.upsertService(services[1]); // a reserved address with a sharing key (I9 quirk)
+    const before = { held: state(first, D + "held"), quirk: state(first, D + "quirk") };
+    expect(before.held?.ips).toEqual(["10.0.0.0"]);
+    expect(before.quirk?.ips).toEqual(["10.0.0.7"]);
+
+    const cluster = withStatus(first, services, [closed]);
+    const second = engine().ipam;
+    expect(second.load(cluster.pools, cluster.services)).toEqual({ services: [], pools: [] });
+    expect({ held: state(second, D + "held"), quirk: state(second, D + "quirk") }).toEqual(before);
+    // Still reserved: nobody else gets them.
+    second.upsertService(svc("new"));
+    expect(state(second, D + "new")?.ips).toEqual(["10.0.0.1"]);
+  });
+
   it("adopts from the Service status on a plain update too (another controller's address in a pool)", () => {
     const { ipam } = engine();
     ipam.upsertPool(pool("a", ["10.0.0.0/28"]));
