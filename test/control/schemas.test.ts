@@ -253,6 +253,34 @@ spec:
     ]);
   });
 
+  it("reads an empty (null) field as unset, as the API server prunes nulls, and still requires what is required", () => {
+    const advert = ok(`apiVersion: cilium.io/v2
+kind: CiliumBGPAdvertisement
+metadata:
+  name: a
+  labels:
+spec:
+  advertisements:
+    - advertisementType: PodCIDR
+      attributes:
+`).resource;
+    expect(advert.metadata.labels).toBeUndefined();
+    const cc = ok(`apiVersion: cilium.io/v2
+kind: CiliumBGPClusterConfig
+metadata: {name: c}
+spec:
+  nodeSelector:
+  bgpInstances:
+    - {name: main, localASN: 65001, peers: }
+`).resource;
+    expect(cc.kind === "CiliumBGPClusterConfig" && cc.spec.bgpInstances[0].peers).toBeUndefined();
+    const pc = ok(peerConfig("  timers:\n  families:\n    - {afi: ipv4, safi: unicast, advertisements: }")).resource;
+    expect(pc.kind === "CiliumBGPPeerConfig" && pc.spec.families![0].advertisements).toBeUndefined();
+    expect(errorsOf(peerConfig("  families:\n    - {afi: , safi: unicast}"))).toEqual([
+      `Cannot load CiliumBGPPeerConfig "rack1" (m.yaml:7): spec.families[0].afi is required`,
+    ]);
+  });
+
   it("accepts [newer] fields: autoDiscovery Unnumbered and peerInterface", () => {
     const r = ok(`apiVersion: cilium.io/v2
 kind: CiliumBGPClusterConfig

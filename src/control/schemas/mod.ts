@@ -92,6 +92,24 @@ interface KindEntry {
   readonly prepare?: (raw: Record<string, unknown>, version: string, note: Note) => void;
 }
 
+/**
+ * Deletes null-valued keys at every level: the API server prunes nulls of
+ * structural-schema fields before defaulting and validation (and built-in
+ * kinds read null as unset), so `labels:` or `peers:` left empty in YAML is
+ * an unset field, not a type error. Null list items stay (they are errors).
+ */
+function dropNulls(value: unknown): void {
+  if (Array.isArray(value)) {
+    for (const item of value) dropNulls(item);
+  } else if (value !== null && typeof value === "object") {
+    const obj = value as Record<string, unknown>;
+    for (const key of Object.keys(obj)) {
+      if (obj[key] === null) delete obj[key];
+      else dropNulls(obj[key]);
+    }
+  }
+}
+
 /** Removes every value matching `pattern` (`*` = each list item), noting each. */
 function dropFields(raw: unknown, pattern: readonly string[], note: Note, message: string, at: Path = []): void {
   if (raw === null || typeof raw !== "object") return;
@@ -345,6 +363,7 @@ export function parseResource(doc: ManifestDocument): ParseResult {
       note(path, `is not a field of ${apiVersion} ${kind}: ignored`);
     }
   }
+  dropNulls(value);
   const parsed = entry.schema.safeParse(value);
   if (!parsed.success) {
     const errors = describeIssues(parsed.error.issues, value).map((p) => error(p.path, p.text));
