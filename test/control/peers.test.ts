@@ -249,6 +249,18 @@ ${data}
       expect(s.instances[0].peers[0].password).toBeNull();
       expect(issuesOf(s, "D9")[0]).toContain(`Referenced Auth Secret "bgp-auth" is missing (namespace "kube-system")`);
     });
+    it("refuses Secret data that is not base64, as the API server does, without printing the value (D9)", () => {
+      const text = secret("kube-system", "bgp-auth", "data: {password: \"s3cr3t!\"}");
+      const r = yaml(text, "secret.yaml", true);
+      expect(r.issues.map((i) => `${i.level} ${i.message}`)).toEqual([
+        `error Cannot load Secret "bgp-auth" (secret.yaml:5): data key "password" must be base64-encoded (the API server stores Secret data that way; plain text goes under stringData)`,
+      ]);
+      expect(r.resources.secrets).toEqual([]);
+      // The PeerConfig then references a Secret that does not exist: no password, no crash.
+      const s = stateOf(withResources(setup(peers, { extra: pc("bgp-auth") }), ...r.resources.secrets), "n1");
+      expect(s.instances[0].peers[0].password).toBeNull();
+      expect(yaml(secret("kube-system", "ok", "data: {password: \"czNjcjN0\\n\", empty: \"\"}"), "s.yaml").issues).toEqual([]);
+    });
     it("fails the instance's peers when the key is empty or no namespace is configured", () => {
       const s = stateOf(setup(peers, { extra: pc("bgp-auth") + secret("kube-system", "bgp-auth", "stringData: {other: x}") }), "n1");
       expect(s.instances[0].peers).toEqual([]);

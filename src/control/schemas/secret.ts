@@ -2,6 +2,9 @@
 import { z } from "zod";
 import { ObjectMeta } from "./meta.ts";
 
+/** Go's base64.StdEncoding (padded), which the API server decodes `data` with; it skips line breaks. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 export const Secret = z.object({
   apiVersion: z.literal("v1"),
   kind: z.literal("Secret"),
@@ -11,6 +14,17 @@ export const Secret = z.object({
   data: z.record(z.string(), z.string()).optional(),
   /** plain values, as users write them in manifests. */
   stringData: z.record(z.string(), z.string()).optional(),
+}).superRefine((s, ctx) => {
+  // The API server refuses such a Secret; reported on `data` so that the value (a password) is not printed.
+  for (const [key, value] of Object.entries(s.data ?? {})) {
+    if (!BASE64.test(value.replace(/[\r\n]/g, ""))) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["data"],
+        message: `key "${key}" must be base64-encoded (the API server stores Secret data that way; plain text goes under stringData)`,
+      });
+    }
+  }
 });
 export type Secret = z.infer<typeof Secret>;
 
