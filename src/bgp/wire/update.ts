@@ -160,9 +160,11 @@ export function decodeUpdate(buf: Uint8Array, off: number, end: number, o: Updat
       // unknown optional non-transitive: quietly ignored (RFC 4271 §9)
       continue;
     }
-    // RFC 7606 §3 (c): Optional/Transitive bits in conflict make the attribute malformed.
+    // RFC 7606 §3 (c): Optional/Transitive bits in conflict make the attribute malformed and the
+    // UPDATE treat-as-withdraw, even where a bad value would only be discarded (AGGREGATOR);
+    // MP_REACH/MP_UNREACH still reset, as their NLRI cannot be withdrawn unparsed.
     if ((flags & (AttrFlag.Optional | AttrFlag.Transitive)) !== codec.flags) {
-      ctx.fail(codec.malformed, UpdateSubcode.AttributeFlagsError, `${codec.name} flags 0x${flags.toString(16)}`);
+      ctx.fail(codec.malformed === "session-reset" ? "session-reset" : "treat-as-withdraw", UpdateSubcode.AttributeFlagsError, `${codec.name} flags 0x${flags.toString(16)}`);
       continue;
     }
     const value = codec.decode(buf, v, len, ctx);

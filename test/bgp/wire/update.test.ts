@@ -189,6 +189,9 @@ describe("decodeUpdate() RFC 7606 outcomes", () => {
     ["attribute header truncated", "treat-as-withdraw", 5, `${ORIGIN} ${PATH} ${NH} 40 08`],
     ["extended-length header truncated", "treat-as-withdraw", 5, `${ORIGIN} ${PATH} ${NH} d0 08 00`],
     ["bad ORIGIN and a duplicate: the strongest wins", "treat-as-withdraw", 6, `40 01 01 07 ${PATH} ${NH} ${PATH}`],
+    // RFC 7606 §3 (c): conflicting Optional/Transitive bits are treat-as-withdraw unless the attribute's rules say otherwise
+    ["ATOMIC_AGGREGATE flagged optional (RFC 7606 §3 (c))", "treat-as-withdraw", 4, `${ORIGIN} ${PATH} ${NH} c0 06 00`],
+    ["AGGREGATOR flagged well-known (RFC 7606 §3 (c))", "treat-as-withdraw", 4, `${ORIGIN} ${PATH} ${NH} 40 07 08 0000fde9 c0000201`],
   ])("%s → %s (subcode %i)", (_name, action, subcode, attrs) => {
     const u = decode(update("", attrs, NLRI));
     expect(u.action).toBe(action);

@@ -5,8 +5,9 @@
  * A codec handles only its own value: the attribute header (flags, type,
  * extended length), duplicates and flag checks are done once in update.ts
  * (RFC 7606 §3 (c), (g)). `malformed` is the RFC 7606 action taken when the
- * value is bad or the flags conflict; the decoder reports through
- * `ctx.fail()` and returns undefined.
+ * value is bad; the decoder reports through `ctx.fail()` and returns
+ * undefined. Conflicting flags are treat-as-withdraw (§3 (c)), or session
+ * reset where `malformed` is.
  */
 import type { FamilyCode } from "../../families.ts";
 import type { ErrorAction } from "../errors.ts";
@@ -131,7 +132,7 @@ export interface AttrCodec<T> {
   name: string;
   /** Expected Optional and Transitive bits (RFC 4271 §5). */
   flags: number;
-  /** RFC 7606 action when the value is malformed or the flags conflict. */
+  /** RFC 7606 action when the value is malformed (flag conflicts: see update.ts). */
   malformed: Exclude<ErrorAction, "none"> | "session-reset";
   /** Decodes the value in [off, off+len); undefined after ctx.fail(). */
   decode(buf: Uint8Array, off: number, len: number, ctx: DecodeContext): T | undefined;
