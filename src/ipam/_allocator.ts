@@ -180,8 +180,13 @@ export class Allocator {
       const ip = parseAddr(ing.ip);
       if (ip === null) continue;
       if (!rec.allocs.some((a) => a.family === ip.family && a.value === ip.value)) {
-        if (v.requested.length > 0 && !v.requested.some((r) => r.family === ip.family && r.value === ip.value)) continue;
-        if (ip.family === 4 ? !v.v4 : !v.v6) continue;
+        // With requested IPs the families do not count (I9), as in stripInvalid
+        // and satisfy. Cilium's import also checks the family there, so such
+        // an address waits for the allocation pass, where another Service
+        // (or a disabled pool, I6) could take it from it on a restart.
+        if (v.requested.length > 0) {
+          if (!v.requested.some((r) => r.family === ip.family && r.value === ip.value)) continue;
+        } else if (ip.family === 4 ? !v.v4 : !v.v6) continue;
         if (!this.#adopt(rec, ip)) continue;
       }
       if (kept.length > 0 && kept[kept.length - 1].ip === ing.ip) continue;

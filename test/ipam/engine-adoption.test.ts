@@ -149,6 +149,30 @@ describe("restart adoption (I12)", () => {
     expect(state(second, D + "new")?.ips).toEqual(["10.0.0.1"]);
   });
 
+  it("adopts a requested address of a family the Service does not otherwise ask for: with requested IPs, families do not count (I9, I12)", () => {
+    const first = engine({ ipv4: true, ipv6: true }).ipam;
+    const pools = [pool("v6", ["2001:db8::/126"]), pool("v4", ["10.0.0.0/29"])];
+    // IPv4 single-stack, asking for an IPv6 address; IPv6-only, asking for an IPv4 one.
+    const services = [
+      svc("s6", { annotations: { "lbipam.cilium.io/ips": "2001:db8::" } }),
+      svc("s4", { families: ["IPv6"], lbIP: "10.0.0.0" }),
+    ];
+    first.load(pools, services);
+    expect([state(first, D + "s6")?.ips, state(first, D + "s4")?.ips]).toEqual([["2001:db8::"], ["10.0.0.0"]]);
+    // v4 is disabled now: s4 keeps what it holds (I6).
+    const disabled = pool("v4", ["10.0.0.0/29"], { disabled: true, generation: 2 });
+    first.upsertPool(disabled);
+    expect(state(first, D + "s4")?.ips).toEqual(["10.0.0.0"]);
+
+    // Restart, with a new IPv6 Service listed first: nobody moves, nothing is written.
+    const cluster = withStatus(first, services, [pools[0], disabled]);
+    const second = engine({ ipv4: true, ipv6: true }).ipam;
+    const changes = second.load(cluster.pools, [svc("new", { families: ["IPv6"] }), ...cluster.services]);
+    expect(changes.services.map((s) => s.key)).toEqual([D + "new"]);
+    expect([state(second, D + "s6"), state(second, D + "s4")]).toEqual([state(first, D + "s6"), state(first, D + "s4")]);
+    expect(state(second, D + "new")?.ips).toEqual(["2001:db8::1"]);
+  });
+
   it("adopts from the Service status on a plain update too (another controller's address in a pool)", () => {
     const { ipam } = engine();
     ipam.upsertPool(pool("a", ["10.0.0.0/28"]));
