@@ -28,6 +28,7 @@ import {
 import { type ErrorAction, ErrorCode, NotificationError, strongest, type UpdateIssue, UpdateSubcode } from "./errors.ts";
 import { HEADER_LENGTH, MAX_MESSAGE_LENGTH, MessageType, writeHeader } from "./header.ts";
 import { type PrefixKey, readPrefixes, writeKey } from "./nlri.ts";
+import { isHostAddress } from "./attrs/next-hop.ts";
 
 export interface UpdateMessage {
   /** IPv4 unicast prefixes in the Withdrawn Routes field. */
@@ -176,6 +177,14 @@ export function decodeUpdate(buf: Uint8Array, off: number, end: number, o: Updat
   ctx.code = 0;
   const nlri: PrefixKey[] = [];
   readPrefixes(buf, aEnd, end, 32, nlri);
+
+  // RFC 4760 §3: NEXT_HOP serves the NLRI field only; beside MP_REACH alone it is ignored, so its
+  // semantic check (RFC 4271 §6.3: not 0.0.0.0, multicast or class E) applies only here.
+  if (nlri.length > 0 && attrs.nextHop !== undefined && !isHostAddress(attrs.nextHop)) {
+    ctx.code = AttrType.NextHop;
+    ctx.fail("treat-as-withdraw", UpdateSubcode.InvalidNextHop, `NEXT_HOP ${attrs.nextHop} is not a host address`);
+    ctx.code = 0;
+  }
 
   // RFC 7606 §3 (d): missing well-known mandatory attributes are treat-as-withdraw.
   const announces = nlri.length > 0 || (attrs.mpReach !== undefined && (attrs.mpReach.nlri.length > 0 || (attrs.mpReach.opaqueNlri?.length ?? 0) > 0));

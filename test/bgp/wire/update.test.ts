@@ -219,6 +219,13 @@ describe("decodeUpdate() RFC 7606 outcomes", () => {
     expect(decode(fromNew).attrs.as4Path).toBeUndefined();
   });
 
+  it("ignores NEXT_HOP in an UPDATE whose only NLRI is in MP_REACH_NLRI, whatever its value (RFC 4760 §3)", () => {
+    const mpOnly = update("", `80 0e 1e 0002 01 10 fd000000000000000000000000000001 00 40 fd00000100000000 ${ORIGIN} ${PATH} 40 03 04 00000000`, "");
+    const u = decode(mpOnly);
+    expect(u.action).toBe("none");
+    expect(u.attrs.mpReach?.nlri).toEqual([k("fd00:1::/64")]);
+  });
+
   it("does not ask for mandatory attributes in a pure withdraw or MP-only UPDATE", () => {
     expect(decode(IPV4_WITHDRAW).action).toBe("none");
     const mpOnly = update("", `80 0e 1e 0002 01 10 fd000000000000000000000000000001 00 40 fd00000100000000 ${ORIGIN} ${PATH}`, "");
