@@ -195,6 +195,12 @@ export function decodeUpdate(buf: Uint8Array, off: number, end: number, o: Updat
     if (nlri.length > 0 && attrs.nextHop === undefined && !seen.has(AttrType.NextHop)) missing.push("NEXT_HOP");
     if (missing.length > 0) ctx.fail("treat-as-withdraw", UpdateSubcode.MissingWellKnownAttribute, `missing ${missing.join(", ")}`);
   }
+  // RFC 7606 §5.2: an UPDATE that announces nothing yet has a treat-as-withdraw error may hide its
+  // NLRI behind the broken attribute (an unparsed MP_REACH_NLRI): the session resets.
+  if (ctx.action === "treat-as-withdraw" && !announces) {
+    const first = ctx.issues.find((i) => i.action === "treat-as-withdraw")!;
+    throw malformedList(`${first.reason} in an UPDATE without reachable NLRI`);
+  }
   const out: DecodedUpdate = { withdrawn, attrs, nlri, action: ctx.action, issues: ctx.issues };
   if (raw) out.raw = raw;
   if (withdrawnLen === 0 && attrLen === 0 && end === aEnd) out.endOfRib = IPV4_UNICAST;

@@ -247,6 +247,14 @@ describe("decodeUpdate() RFC 7606 outcomes", () => {
     ["MP_REACH_NLRI flagged transitive", update("", `c0 0e 05 0002 01 00 00 ${ORIGIN} ${PATH}`, ""), 3, 4],
     ["MP_UNREACH_NLRI shorter than 3", update("", `80 0f 02 0002`, ""), 3, 9],
     ["MP_UNREACH_NLRI overrunning the attributes", update("", `80 0f 09 0002 01 40`, ""), 3, 5],
+    // RFC 7606 §5.2: treat-as-withdraw needs the NLRI; an UPDATE announcing nothing cannot be trusted to have shown it
+    ["a bad ORIGIN in a withdraw-only UPDATE (RFC 7606 §5.2)", update("18 0a0000", "40 01 01 07", ""), 3, 1],
+    ["an AS_PATH whose length swallows the MP_REACH_NLRI after it (RFC 7606 §5.2)", update("", `
+      ${ORIGIN}
+      40 02 27 02 01 0000fde9      # AS_PATH, length 39: its segment plus the 33 bytes of the next attribute
+      80 0e 1e 0002 01 10 fd000000000000000000000000000001 00 40 fd00000100000000   # MP_REACH_NLRI fd00:1::/64
+    `, ""), 3, 1],
+    ["a truncated attribute header after an MP_UNREACH_NLRI (RFC 7606 §5.2)", update("", `80 0f 0c 0002 01 40 fd00000100000000 40 01`, ""), 3, 1],
   ])("resets the session on %s", (_n, msg, code, subcode) => {
     try {
       decode(msg);
@@ -255,6 +263,11 @@ describe("decodeUpdate() RFC 7606 outcomes", () => {
       expect(e).toBeInstanceOf(NotificationError);
       expect([(e as NotificationError).code, (e as NotificationError).subcode]).toEqual([code, subcode]);
     }
+  });
+
+  it("keeps the session for a discarded attribute in an UPDATE without reachable NLRI (RFC 7606 §5.2)", () => {
+    const u = decode(update("18 0a0000", "40 06 01 00   # ATOMIC_AGGREGATE with a value", ""));
+    expect(u).toMatchObject({ action: "attribute-discard", withdrawn: [k("10.0.0.0/24")] });
   });
 
   it("sends the unrecognized well-known attribute as NOTIFICATION data (RFC 4271 §6.3)", () => {
