@@ -1,6 +1,14 @@
 /**
- * The node agent: a directory of manifests in, BGP sessions, LoadBalancer
- * IPs, the eBPF service map and a status API out.
+ * The node agent: a directory of manifests (or the Kubernetes API, see
+ * src/agent/kube) in, BGP sessions, LoadBalancer IPs, the eBPF service map
+ * and a status API out.
+ *
+ * Kubernetes mode (`kube` option) differs in a few places, all through
+ * `KubeMode`: the source is the API server; LB-IPAM is not run locally but
+ * by the elected leader, into Service status, so Services reach control
+ * with the status the API holds; the node runs its own CiliumBGPNodeConfig
+ * (C1); after the first reconcile the node starts reporting its
+ * NodeConfig status and campaigning for the Lease.
  *
  * Start-up, in order (each step needs the one before):
  * 1. state directory, restart marker (restart-marker.ts), the API listener
@@ -34,14 +42,17 @@ import { FileModeLbIpam } from "../ipam/mod.ts";
 import type { Logger } from "../log.ts";
 import type { ManifestDocument } from "../source/manifest.ts";
 import { FileSource } from "../source/file-source.ts";
-import type { ParsedDocument, SourceEvent } from "../source/types.ts";
+import type { ParsedDocument, ResourceSource, SourceEvent } from "../source/types.ts";
+import { type LbIpam, POOL_CONFLICT, POOL_INVALID, POOL_IPS_AVAILABLE, POOL_IPS_TOTAL, POOL_IPS_USED, SERVICE_CONDITION } from "../ipam/mod.ts";
+import type { CiliumLoadBalancerIPPool } from "../control/schemas/lb-ip-pool.ts";
 import { VERSION } from "../version.ts";
 import { type AgentView, createApi } from "../api/app.ts";
 import { bgpRoutePolicies } from "../api/convert.ts";
 import { AgentMetrics } from "../api/metrics.ts";
-import type { AgentStatus, PoolView, ServiceView } from "../api/schemas.ts";
+import type { AgentStatus, ManifestIssueView, PoolView, ServiceView } from "../api/schemas.ts";
 import { type ApiServer, serve } from "../api/serve.ts";
 import { Coalescer } from "./coalescer.ts";
+import { type KubeAgentOptions, KubeMode } from "./kube/mode.ts";
 import { gatherHostFacts } from "./host-facts.ts";
 import { ManifestIssues } from "./manifest-issues.ts";
 import { Reconciler } from "./reconciler.ts";
@@ -49,7 +60,10 @@ import { familiesFor, ResourceFlow } from "./resources.ts";
 import { readMarker, removeMarker, writeMarker } from "./restart-marker.ts";
 
 export interface AgentOptions {
-  configDir: string;
+  /** File mode: the manifests to run. Exactly one of `configDir` and `kube`. */
+  configDir?: string;
+  /** Kubernetes mode: the API server, the Lease, status reporting. */
+  kube?: KubeAgentOptions;
   nodeName: string;
   /** Extra node labels over the Node object's (as `plan --node-labels`). */
   nodeLabels?: Record<string, string>;
@@ -80,8 +94,8 @@ export interface AgentOptions {
 
 type Health = "starting" | "ok" | "stopping";
 
-/** The registry's parse, with kinds herald does not read marked as ignored (not errors). */
-function parseForSource(doc: ManifestDocument): ParsedDocument {
+/** The registry's parse, with kinds herald does not read marked as ignored (not errors): the file source's `parse`. */
+export function parseForSource(doc: ManifestDocument): ParsedDocument {
   const r = parseDocument(doc);
   if (!r.ok && r.kind === undefined && parseResource(doc).status === "ignored") return { ...r, ignored: true };
   return r;
@@ -89,15 +103,44 @@ function parseForSource(doc: ManifestDocument): ParsedDocument {
 
 const C9_RETRIES = 5;
 
+/** An agent that does not lead: the pools as the leader's status says (I14). */
+function poolsFromStatus(kube: KubeMode): PoolView[] {
+  return kube.store.list<CiliumLoadBalancerIPPool>("CiliumLoadBalancerIPPool").map((p) => {
+    const conditions = (p.status?.conditions ?? []).map((c) => ({
+      type: c.type,
+      status: c.status,
+      reason: c.reason ?? "",
+      message: c.message ?? "",
+      lastTransitionTime: c.lastTransitionTime ?? "",
+    }));
+    const count = (type: string) => Number(conditions.find((c) => c.type === type)?.message ?? 0) || 0;
+    const conflict = conditions.find((c) => c.type === POOL_CONFLICT)?.status === "True";
+    const invalid = conditions.find((c) => c.type === POOL_INVALID && c.status === "True");
+    return {
+      name: p.metadata.name,
+      total: count(POOL_IPS_TOTAL),
+      available: count(POOL_IPS_AVAILABLE),
+      used: count(POOL_IPS_USED),
+      disabled: p.spec.disabled === true,
+      conflict,
+      conflictDetail: null,
+      errors: invalid ? [invalid.message] : [],
+      conditions,
+    };
+  }).sort((a, b) => a.name.localeCompare(b.name));
+}
+
 export class Agent {
   readonly #o: AgentOptions;
   readonly #log: Logger;
-  readonly #issues: ManifestIssues;
+  readonly #issues: { apply(events: readonly SourceEvent[]): void; list(): ManifestIssueView[] };
+  /** Kubernetes mode, else null. */
+  readonly #kube: KubeMode | null;
   readonly metrics: AgentMetrics;
   #health: Health = "starting";
   readonly #startedAt = new Date();
   #api: ApiServer | null = null;
-  #source: FileSource | null = null;
+  #source: ResourceSource | null = null;
   #ipam: FileModeLbIpam | null = null;
   #flow: ResourceFlow | null = null;
   #datapath: Datapath | null = null;
@@ -107,6 +150,7 @@ export class Agent {
   #coalescer: Coalescer | null = null;
   #hostTimer: ReturnType<typeof setInterval> | undefined;
   #hostJson = "";
+  #host: HostFacts | undefined;
   #queued: SourceEvent[][] = [];
   #restarted = false;
   #markerWritten = false;
@@ -119,11 +163,15 @@ export class Agent {
   constructor(o: AgentOptions) {
     this.#o = o;
     this.#log = o.logger.child({ subsys: "bgp-control-plane" });
-    this.#issues = new ManifestIssues(o.logger.child({ subsys: "manifests" }));
+    if ((o.configDir === undefined) === (o.kube === undefined)) {
+      throw new TypeError("Cannot create the agent: give exactly one of configDir (file mode) and kube (Kubernetes mode)");
+    }
+    this.#kube = o.kube ? new KubeMode(o.kube, { nodeName: o.nodeName, control: o.control, logger: o.logger }) : null;
+    this.#issues = this.#kube?.issues ?? new ManifestIssues(o.logger.child({ subsys: "manifests" }));
     this.metrics = new AgentMetrics({
       peers: () => this.#speaker?.peers() ?? [],
-      pools: () => this.#ipam?.engine.pools() ?? null,
-      services: () => this.#ipam?.engine.services() ?? null,
+      pools: () => this.#engine()?.pools() ?? null,
+      services: () => this.#engine()?.services() ?? null,
     }, { processMetrics: o.processMetrics });
     this.view = this.#makeView();
   }
@@ -163,6 +211,16 @@ export class Agent {
     return this.#flow?.engine.state() ?? null;
   }
 
+  /** LB-IPAM's engine: the local one (file mode), the leader's (Kubernetes mode, while leading), else null. */
+  #engine(): LbIpam | null {
+    return this.#ipam?.engine ?? this.#kube?.engine() ?? null;
+  }
+
+  /** Kubernetes mode's parts (tests, benchmarks); null in file mode. */
+  get kube(): KubeMode | null {
+    return this.#kube;
+  }
+
   /** Starts everything; resolves after the first reconcile (ready). Rejects with the reason it cannot run. */
   start(): Promise<void> {
     this.#starting ??= this.#start();
@@ -171,13 +229,16 @@ export class Agent {
 
   async #start(): Promise<void> {
     const o = this.#o;
-    this.#log.info("Starting herald agent", { node: o.nodeName, config_dir: o.configDir, version: VERSION });
-    try {
-      if (!(await stat(o.configDir)).isDirectory()) throw new Error("not a directory");
-    } catch (err) {
-      throw new Error(
-        `Cannot read --config-dir "${o.configDir}": ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (err as Error).message}`,
-      );
+    const kube = this.#kube;
+    this.#log.info("Starting herald agent", { node: o.nodeName, ...(kube ? kube.describe() : { config_dir: o.configDir }), version: VERSION });
+    if (o.configDir !== undefined) {
+      try {
+        if (!(await stat(o.configDir)).isDirectory()) throw new Error("not a directory");
+      } catch (err) {
+        throw new Error(
+          `Cannot read --config-dir "${o.configDir}": ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such directory" : (err as Error).message}`,
+        );
+      }
     }
     try {
       await mkdir(o.stateDir, { recursive: true });
@@ -193,6 +254,7 @@ export class Agent {
     }
 
     const host = await this.#readHostFacts();
+    this.#host = host;
     this.#hostJson = JSON.stringify(host ?? null);
 
     if (o.datapath.enabled) {
@@ -210,16 +272,24 @@ export class Agent {
     if (!this.#datapath) this.#log.warn("Running BGP without the datapath", { reason: this.#datapathReason });
 
     const node: NodeIdentity = { name: o.nodeName, labels: o.nodeLabels };
-    this.#source = new FileSource(o.configDir, { parse: parseForSource, debounceMs: o.sourceDebounceMs ?? 10, reportFiles: true });
+    const control = kube ? kube.controlOptions() : o.control;
+    this.#source = kube
+      ? kube.source
+      : new FileSource(o.configDir!, { parse: parseForSource, debounceMs: o.sourceDebounceMs ?? 10, reportFiles: true });
+    if (kube) this.#log.info("Waiting for the API server's first full list");
     await this.#source.start((events) => this.#onBatch(events));
-    const first = this.#queued.shift() ?? [];
-    this.#issues.apply(first);
+    if (this.#stopRequested()) return; // stop() while waiting for the API server
+    const raw = this.#queued.shift() ?? [];
+    this.#issues.apply(raw);
+    const first = kube ? kube.take(raw) : raw;
 
-    const families = familiesFor(first, { node, options: o.control, host });
-    this.#ipam = new FileModeLbIpam({ stateDir: o.stateDir, ipv4: families.ipv4, ipv6: families.ipv6, logger: o.logger });
-    await this.#ipam.open(); // StateFileError: the agent stops with its message
+    if (!kube) {
+      const families = familiesFor(first, { node, options: o.control, host });
+      this.#ipam = new FileModeLbIpam({ stateDir: o.stateDir, ipv4: families.ipv4, ipv6: families.ipv6, logger: o.logger });
+      await this.#ipam.open(); // StateFileError: the agent stops with its message
+    }
     const t0 = performance.now();
-    this.#flow = new ResourceFlow(first, this.#ipam, this.#datapath, { node, options: o.control, host, logger: this.#log });
+    this.#flow = new ResourceFlow(first, this.#ipam, this.#datapath, { node, options: control, host, logger: this.#log });
     this.metrics.operatorReconcileDuration.observe((performance.now() - t0) / 1000);
     this.#logState("Loaded configuration");
 
@@ -251,9 +321,19 @@ export class Agent {
     for (const batch of this.#queued.splice(0)) this.#applyBatch(batch);
     this.#health = "ok";
     this.#log.info("Cilium BGP Control Plane Controller now running...", { node: o.nodeName });
+    kube?.start({
+      state: () => this.#state(),
+      peers: () => this.#speaker?.peers() ?? [],
+      errors: () => this.#reconciler?.errors() ?? new Map(),
+      host: () => this.#host,
+    });
 
     const every = o.hostFactsIntervalMs ?? 10_000;
     if (every > 0) this.#hostTimer = setInterval(() => void this.#refreshHostFacts(), every);
+  }
+
+  #stopRequested(): boolean {
+    return this.#health === "stopping";
   }
 
   async #transport(): Promise<BgpTransport> {
@@ -287,6 +367,7 @@ export class Agent {
     const json = JSON.stringify(host ?? null);
     if (!host || json === this.#hostJson || this.#health !== "ok") return;
     this.#hostJson = json;
+    this.#host = host;
     this.#log.info("Host interfaces or default routes changed");
     this.#push(this.#flow.setHostFacts(host));
   }
@@ -300,9 +381,10 @@ export class Agent {
     this.#applyBatch(events);
   }
 
-  #applyBatch(events: SourceEvent[]): void {
+  #applyBatch(raw: SourceEvent[]): void {
     try {
-      this.#issues.apply(events);
+      this.#issues.apply(raw);
+      const events = this.#kube ? this.#kube.take(raw) : raw;
       const t0 = performance.now();
       const { delta } = this.#flow!.apply(events);
       if (delta.rebuilt) {
@@ -313,6 +395,11 @@ export class Agent {
       this.#log.debug("Applied manifest changes", { events: events.length, route_changes: delta.routes.length, ms: Math.round((performance.now() - t0) * 100) / 100 });
     } catch (err) {
       this.#log.error("Cannot apply manifest changes", { error: err as Error });
+    }
+    try {
+      this.#kube?.afterBatch(raw);
+    } catch (err) {
+      this.#log.error("Cannot apply changes to the cluster-wide work", { error: err as Error });
     }
   }
 
@@ -358,23 +445,31 @@ export class Agent {
   /** Every Service of type LoadBalancer, with LB-IPAM's view of it where it serves it. */
   #services(): ServiceView[] {
     const flow = this.#flow;
-    const ipam = this.#ipam;
-    if (!flow || !ipam) return [];
-    const served = new Map(ipam.engine.services().map((s) => [s.key, s]));
+    const engine = this.#engine();
+    if (!flow || (!this.#ipam && !this.#kube)) return [];
+    const served = new Map((engine?.services() ?? []).map((s) => [s.key, s]));
     const out: ServiceView[] = [];
     for (const svc of flow.services()) {
       if (svc.spec.type !== "LoadBalancer") continue;
       const namespace = svc.metadata.namespace ?? "default";
       const s = served.get(`${namespace}/${svc.metadata.name}`);
       const ips = s?.ips ?? (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []));
-      const c = s?.condition;
+      // In a cluster, an agent that does not lead reads the leader's condition from the Service.
+      const written = !s && this.#kube ? svc.status?.conditions?.find((x) => x.type === SERVICE_CONDITION) : undefined;
+      const c = s?.condition ?? (written && {
+        type: written.type,
+        status: written.status,
+        reason: written.reason ?? "",
+        message: written.message ?? "",
+        lastTransitionTime: written.lastTransitionTime ?? "",
+      });
       out.push({
         namespace,
         name: svc.metadata.name,
         type: svc.spec.type,
         loadBalancerClass: svc.spec.loadBalancerClass ?? null,
         ips,
-        satisfied: s ? s.satisfied : ips.length > 0,
+        satisfied: s ? s.satisfied : written ? written.status === "True" : ips.length > 0,
         condition: c ? { type: c.type, status: c.status, reason: c.reason, message: c.message, lastTransitionTime: c.lastTransitionTime } : null,
       });
     }
@@ -382,9 +477,9 @@ export class Agent {
   }
 
   #pools(): PoolView[] {
-    const ipam = this.#ipam;
-    if (!ipam) return [];
-    return ipam.engine.pools().map((p) => ({
+    const engine = this.#engine();
+    if (!engine) return this.#kube ? poolsFromStatus(this.#kube) : [];
+    return engine.pools().map((p) => ({
       name: p.name,
       total: Number(p.total),
       available: Number(p.available),
@@ -393,7 +488,7 @@ export class Agent {
       conflict: p.conflict !== null,
       conflictDetail: p.conflict ? { range: p.conflict.range, otherRange: p.conflict.otherRange, otherPool: p.conflict.otherPool } : null,
       errors: [...p.errors],
-      conditions: (ipam.engine.poolStatus(p.name)?.conditions ?? []).map((c) => ({
+      conditions: (engine.poolStatus(p.name)?.conditions ?? []).map((c) => ({
         type: c.type,
         status: c.status,
         reason: c.reason,
@@ -472,9 +567,15 @@ export class Agent {
     const wasStarting = this.#health === "starting";
     this.#health = "stopping";
     // Let a start in progress finish (or fail) so that nothing it creates is left running.
-    if (wasStarting) await this.#starting?.catch(() => {});
+    if (wasStarting) {
+      // A start still waiting for the API server gives up.
+      await this.#kube?.source.stop();
+      await this.#starting?.catch(() => {});
+    }
     clearInterval(this.#hostTimer);
     this.#log.info("Stopping: sessions close without NOTIFICATION so graceful-restart peers keep the routes (C7)");
+    // Kubernetes mode: no more writes, the Lease released for the next leader.
+    await this.#kube?.stop();
     await this.#source?.stop();
     await this.#coalescer?.stop();
     await this.#speaker?.close({ notify: false });

@@ -11,7 +11,9 @@
  *
  * A Service's status is the one LB-IPAM handed out for it when it did,
  * else what its manifest says (a Service LB-IPAM does not serve keeps the
- * addresses its author wrote, E13 "whoever assigned them").
+ * addresses its author wrote, E13 "whoever assigned them"). In a cluster
+ * there is no local LB-IPAM: Services carry the status the API server
+ * holds, which the leader wrote (src/agent/kube).
  *
  * Everything here is synchronous: a batch is applied completely before the
  * next one, and the reconciler only ever sees whole batches.
@@ -55,9 +57,12 @@ export function familiesFor(events: readonly SourceEvent[], o: Omit<ResourceFlow
   return { ipv4: f.ipv4, ipv6: f.ipv6 };
 }
 
+const noIpamChanges = (): IpamChanges => ({ services: [], pools: [] });
+
 export class ResourceFlow {
   readonly engine: ControlEngine;
-  readonly #ipam: FileModeLbIpam;
+  /** Local LB-IPAM (file mode); null in a cluster, where Services arrive with the leader's status. */
+  readonly #ipam: FileModeLbIpam | null;
   readonly #datapath: Datapath | null;
   readonly #log: Logger;
   /** Services as their manifests say, by namespace/name. */
@@ -67,12 +72,12 @@ export class ResourceFlow {
   readonly #slices = new Map<string, EndpointSlice>();
   readonly #slicesOf = new Map<string, Set<string>>();
 
-  /** Builds everything from the first (complete) batch. LB-IPAM must be open. */
-  constructor(first: readonly SourceEvent[], ipam: FileModeLbIpam, datapath: Datapath | null, o: ResourceFlowOptions) {
+  /** Builds everything from the first (complete) batch. LB-IPAM, if any, must be open. */
+  constructor(first: readonly SourceEvent[], ipam: FileModeLbIpam | null, datapath: Datapath | null, o: ResourceFlowOptions) {
     this.#ipam = ipam;
     this.#datapath = datapath;
     this.#log = o.logger;
-    const changes = ipam.apply(first);
+    const changes = ipam?.apply(first) ?? noIpamChanges();
     const resources = emptyResources();
     for (const e of first) {
       if (e.type !== "upsert" || !CONTROL_KINDS.has(e.resource.kind)) continue;
@@ -84,7 +89,7 @@ export class ResourceFlow {
       }
     }
     for (const key of this.#services.keys()) {
-      const st = ipam.engine.serviceStatus(key);
+      const st = ipam?.engine.serviceStatus(key);
       if (st) this.#lb.set(key, st);
     }
     for (const u of changes.services) this.#lb.set(u.key, u.status);
@@ -129,7 +134,7 @@ export class ResourceFlow {
 
   /** Applies one later batch: LB-IPAM, then control and the datapath. */
   apply(events: readonly SourceEvent[]): { delta: ControlDelta; ipam: IpamChanges } {
-    const ipam = this.#ipam.apply(events);
+    const ipam = this.#ipam?.apply(events) ?? noIpamChanges();
     const changes: ResourceChange[] = [];
     const touched = new Set<string>(); // Services to re-send to control and the datapath
     for (const e of events) {

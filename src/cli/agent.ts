@@ -1,10 +1,16 @@
 /**
- * `herald agent --config-dir DIR [flags]`: runs the node agent (src/agent)
- * until SIGTERM or SIGINT, then shuts down the graceful-restart way (spec
- * C7: no NOTIFICATION, routes stay with graceful-restart peers). A second
- * signal during shutdown exits at once.
+ * `herald agent --config-dir DIR [flags]` (file mode) or
+ * `herald agent --kubeconfig PATH [flags]` / in a pod (Kubernetes mode):
+ * runs the node agent (src/agent) until SIGTERM or SIGINT, then shuts down
+ * the graceful-restart way (spec C7: no NOTIFICATION, routes stay with
+ * graceful-restart peers). A second signal during shutdown exits at once.
  *
- * Control options mirror Cilium's agent flags and `herald plan`'s.
+ * Kubernetes mode is chosen by `--kubeconfig`, or when neither flag is
+ * given and KUBERNETES_SERVICE_HOST is set (the service account's
+ * in-cluster configuration). The node name then defaults to $NODE_NAME.
+ *
+ * Control options mirror Cilium's agent flags and `herald plan`'s; the
+ * Lease flags mirror Cilium operator's `--leader-election-*`.
  */
 import { hostname } from "node:os";
 import process from "node:process";
@@ -13,11 +19,15 @@ import type { ControlOptions } from "../control/types.ts";
 import { canonicalIP } from "../net/ip.ts";
 import { createLogger, type LogFormat, type LogLevel } from "../log.ts";
 import { hostPortFlag, parseFlags, UsageError } from "./args.ts";
+import type { KubeAgentOptions } from "../agent/kube/mode.ts";
 
 export const AGENT_USAGE = `Usage: herald agent --config-dir DIR [flags]
+       herald agent --kubeconfig PATH [flags]   (in a pod: neither, in-cluster configuration)
 
   --config-dir DIR              manifests to run (every .yaml/.yml, watched)
-  --node-name NAME              this node (default: the hostname, lowercased as kubelet does)
+  --kubeconfig PATH             read and write the cluster's resources through the Kubernetes API
+  --node-name NAME              this node (default: $NODE_NAME in Kubernetes mode, else the hostname,
+                                lowercased as kubelet does)
   --node-labels k=v[,k=v]       labels over those of the Node object
   --api HOST:PORT               status API (default 127.0.0.1:9234; loopback unless told otherwise)
   --state-dir DIR               LB-IPAM state and restart marker (default /var/lib/herald)
@@ -35,7 +45,25 @@ export const AGENT_USAGE = `Usage: herald agent --config-dir DIR [flags]
   --no-service-endpoints-routable true|false
   --router-id-allocation-mode default|ip-pool
   --router-id-allocation-ip-pool CIDR
-  --router-id-interface IF      interface whose MAC gives the router ID without IPv4`;
+  --router-id-interface IF      interface whose MAC gives the router ID without IPv4
+
+Kubernetes mode:
+  --lease-namespace NS          namespace of the leader-election Lease (default: $POD_NAMESPACE, else herald)
+  --lease-name NAME             the Lease (default herald-operator)
+  --leader-election-lease-duration D   a silent leader is replaced after this (default 15s)
+  --leader-election-renew-deadline D   a leader that cannot renew this long stops writing (default 10s)
+  --leader-election-retry-period D     between attempts (default 2s)
+  --enable-bgp-control-plane-status-report true|false
+                                NodeConfig status and config conditions (default true, F4)`;
+
+/** "15s", "500ms", "1m", "2.5s" → milliseconds. */
+function durationFlag(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m)$/.exec(value.trim());
+  const ms = m ? Number(m[1]) * ({ ms: 1, s: 1000, m: 60_000 } as const)[m[2] as "ms" | "s" | "m"] : NaN;
+  if (!m || !(ms > 0)) throw new UsageError(`--${flag} must be a positive duration such as "15s" or "500ms": current value is "${value}"`);
+  return Math.round(ms);
+}
 
 function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
@@ -61,9 +89,19 @@ function nonEmpty(flag: string, value: string | undefined, form: string): string
 }
 
 /** Flags → AgentOptions (without the logger); throws UsageError naming the flag. */
-export function agentOptions(argv: string[]): Omit<AgentOptions, "logger"> & { logFormat: LogFormat; logLevel: LogLevel } {
+export function agentOptions(
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+): Omit<AgentOptions, "logger"> & { logFormat: LogFormat; logLevel: LogLevel } {
   const { values, positionals } = parseFlags(argv, {
     "config-dir": { type: "string" },
+    kubeconfig: { type: "string" },
+    "lease-namespace": { type: "string" },
+    "lease-name": { type: "string" },
+    "leader-election-lease-duration": { type: "string" },
+    "leader-election-renew-deadline": { type: "string" },
+    "leader-election-retry-period": { type: "string" },
+    "enable-bgp-control-plane-status-report": { type: "string" },
     "node-name": { type: "string" },
     "node-labels": { type: "string" },
     api: { type: "string" },
@@ -88,8 +126,21 @@ export function agentOptions(argv: string[]): Omit<AgentOptions, "logger"> & { l
   if (values.help) throw new UsageError(AGENT_USAGE);
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}": herald agent takes flags only`);
   const configDir = nonEmpty("config-dir", values["config-dir"], "a directory of manifests");
-  if (!configDir) throw new UsageError("--config-dir DIR is required: herald agent --config-dir DIR");
-  const nodeName = nonEmpty("node-name", values["node-name"], "a node name") ?? hostname().toLowerCase();
+  const kubeconfig = nonEmpty("kubeconfig", values.kubeconfig, "a kubeconfig file");
+  if (configDir !== undefined && kubeconfig !== undefined) {
+    throw new UsageError("--config-dir and --kubeconfig exclude each other: manifests from a directory, or resources from a cluster");
+  }
+  const inCluster = configDir === undefined && kubeconfig === undefined && !!env.KUBERNETES_SERVICE_HOST;
+  if (!configDir && !kubeconfig && !inCluster) {
+    throw new UsageError("--config-dir DIR is required outside a cluster: herald agent --config-dir DIR, or herald agent --kubeconfig PATH");
+  }
+  const kubeMode = configDir === undefined;
+  const kubeOnly = ["lease-namespace", "lease-name", "leader-election-lease-duration", "leader-election-renew-deadline", "leader-election-retry-period", "enable-bgp-control-plane-status-report"] as const;
+  for (const f of kubeOnly) {
+    if (!kubeMode && values[f] !== undefined) throw new UsageError(`--${f} applies to Kubernetes mode only: drop it or use --kubeconfig instead of --config-dir`);
+  }
+  const nodeName = nonEmpty("node-name", values["node-name"], "a node name") ??
+    (kubeMode && env.NODE_NAME ? env.NODE_NAME : hostname().toLowerCase());
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(nodeName) || nodeName.length > 253) {
     throw new UsageError(`--node-name must be a DNS subdomain name (lowercase letters, digits, "-" and "."): current value is "${nodeName}"`);
   }
@@ -129,8 +180,30 @@ export function agentOptions(argv: string[]): Omit<AgentOptions, "logger"> & { l
   if (mode) control.routerIDAllocationMode = mode;
   if (values["router-id-allocation-ip-pool"] !== undefined) control.routerIDAllocationIPPool = values["router-id-allocation-ip-pool"];
   if (values["router-id-interface"] !== undefined) control.routerIDInterface = nonEmpty("router-id-interface", values["router-id-interface"], "an interface name")!;
+  let kube: KubeAgentOptions | undefined;
+  if (kubeMode) {
+    const statusReport = oneOf("enable-bgp-control-plane-status-report", values["enable-bgp-control-plane-status-report"], ["true", "false"] as const);
+    const leaseDurationMs = durationFlag("leader-election-lease-duration", values["leader-election-lease-duration"]) ?? 15_000;
+    const renewDeadlineMs = durationFlag("leader-election-renew-deadline", values["leader-election-renew-deadline"]) ?? Math.min(10_000, Math.round(leaseDurationMs * 2 / 3));
+    const retryPeriodMs = durationFlag("leader-election-retry-period", values["leader-election-retry-period"]) ?? Math.min(2_000, Math.round(renewDeadlineMs / 2));
+    if (renewDeadlineMs >= leaseDurationMs) {
+      throw new UsageError(`--leader-election-renew-deadline must be shorter than --leader-election-lease-duration: current values are ${renewDeadlineMs} ms and ${leaseDurationMs} ms`);
+    }
+    if (retryPeriodMs >= renewDeadlineMs) {
+      throw new UsageError(`--leader-election-retry-period must be shorter than --leader-election-renew-deadline: current values are ${retryPeriodMs} ms and ${renewDeadlineMs} ms`);
+    }
+    kube = {
+      kubeconfig,
+      leaseNamespace: nonEmpty("lease-namespace", values["lease-namespace"], "a namespace") ?? (env.POD_NAMESPACE || "herald"),
+      leaseName: nonEmpty("lease-name", values["lease-name"], "a Lease name") ?? "herald-operator",
+      leaseDurationMs,
+      renewDeadlineMs,
+      retryPeriodMs,
+      statusReport: statusReport === undefined ? true : statusReport === "true",
+    };
+  }
   return {
-    configDir,
+    ...(kube ? { kube } : { configDir }),
     nodeName,
     nodeLabels: labelsFlag(values["node-labels"]),
     api,
@@ -146,7 +219,14 @@ export function agentOptions(argv: string[]): Omit<AgentOptions, "logger"> & { l
 export async function agentCommand(argv: string[]): Promise<number> {
   const o = agentOptions(argv);
   const logger = createLogger({ format: o.logFormat, level: o.logLevel });
-  const agent = new Agent({ ...o, logger });
+  let agent: Agent;
+  try {
+    agent = new Agent({ ...o, logger });
+  } catch (err) {
+    // A kubeconfig that cannot be read, or no in-cluster service account.
+    console.error(`herald agent: ${(err as Error).message}`);
+    return 1;
+  }
   let signals = 0;
   let stopRequested: () => void = () => {};
   const stopped = new Promise<void>((resolve) => (stopRequested = resolve));
