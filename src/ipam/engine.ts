@@ -281,6 +281,14 @@ export class LbIpam {
   /** I15: Services that held addresses of a changed pool (satisfied first), then every unsatisfied one. */
   #revalidate(affected: Set<SvcRec>): void {
     const live = (rec: SvcRec) => this.#svcs.get(rec.view.key) === rec;
+    // Every holder re-adopts what it may still hold before any of them gets a
+    // new address: one that lost its block must not take an address of the
+    // widened block that another holder (satisfied or not) is about to re-adopt.
+    for (const rec of affected) {
+      if (!live(rec)) continue;
+      this.#alloc.stripInvalid(rec);
+      this.#alloc.stripOrImport(rec);
+    }
     for (const rec of affected) if (live(rec) && !this.#alloc.unsatisfied.has(rec)) this.#process(rec);
     for (const rec of [...this.#alloc.unsatisfied.keys()]) if (live(rec)) this.#process(rec);
   }

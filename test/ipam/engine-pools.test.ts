@@ -79,6 +79,41 @@ describe("pool edits (I15, I6)", () => {
     ]);
   });
 
+  it("re-adopts every address a widened block still holds before any Service of the pool gets a new one (I15)", () => {
+    // s1 and d1 hold addresses of a block that goes away; d2 (waiting for
+    // IPv6) and s2 hold addresses of the block that is widened. Whoever is
+    // looked at first, d2 and s2 keep theirs.
+    const { ipam } = engine({ ipv4: true, ipv6: true });
+    ipam.upsertPool(pool("a", ["10.0.1.0/31", "10.0.0.0/30", "2001:db8::/128"]));
+    ipam.upsertService(svc("s1"));
+    ipam.upsertService(svc("d1", { policy: "PreferDualStack" }));
+    ipam.upsertService(svc("d2", { policy: "PreferDualStack" }));
+    ipam.upsertService(svc("s2"));
+    runSteps(ipam, [
+      {
+        name: "before",
+        do: () => ({ services: [], pools: [] }),
+        want: {
+          [D + "s1"]: ok("10.0.1.0"),
+          [D + "d1"]: ok("10.0.1.1", "2001:db8::"),
+          [D + "d2"]: { ips: ["10.0.0.0"], reason: "out_of_ips" },
+          [D + "s2"]: ok("10.0.0.1"),
+        },
+      },
+      {
+        name: "10.0.1.0/31 removed, 10.0.0.0/30 widened to /29",
+        do: (i) => i.upsertPool(pool("a", ["10.0.0.0/29", "2001:db8::/128"], { generation: 2 })),
+        want: {
+          [D + "s1"]: ok("10.0.0.2"),
+          [D + "d1"]: ok("2001:db8::", "10.0.0.3"),
+          [D + "d2"]: { ips: ["10.0.0.0"], reason: "out_of_ips" },
+          [D + "s2"]: ok("10.0.0.1"),
+        },
+        writes: [D + "s1", D + "d1"],
+      },
+    ]);
+  });
+
   it("re-adopts the same addresses when a block is rewritten from start/stop to an equal cidr", () => {
     const { ipam } = engine();
     ipam.upsertPool(pool("a", ["10.0.0.0-10.0.0.3"]));
