@@ -59,6 +59,10 @@ export function localCapabilities(cfg: PeerConfig, local: LocalSide): Uint8Array
  */
 export function checkOpen(open: OpenMessage, cfg: PeerConfig, local: LocalSide): NotificationError | null {
   const asn = openAsn(open);
+  // RFC 7607 §2: AS 0 in the OPEN (either field) is Bad Peer AS, also when the AS is learned.
+  if (asn === 0 || open.asn === 0) {
+    return new NotificationError(ErrorCode.Open, OpenSubcode.BadPeerAs, new Uint8Array(0), `peer AS 0 (my AS ${open.asn}, 4-octet AS ${open.capabilities.as4 ?? "absent"})`);
+  }
   if (cfg.asn !== 0 && asn !== cfg.asn) {
     return new NotificationError(ErrorCode.Open, OpenSubcode.BadPeerAs, new Uint8Array(0), `as number mismatch expected ${cfg.asn}, received ${asn}`);
   }

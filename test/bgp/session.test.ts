@@ -6,6 +6,7 @@ import type { SpeakerEvent } from "../../src/bgp/events.ts";
 import {
   CapabilityCode,
   decodeOpen,
+  encodeLocalCapabilities,
   decodeUpdate,
   encodeRouteRefresh,
   encodeUpdate,
@@ -102,6 +103,21 @@ describe("Session: establishment and negotiation", () => {
     const t = await setup({ peer: { asn: 0 } });
     await up(t, { asn: 64999 });
     expect(t.speaker.peer("i", "p")).toMatchObject({ peerAsn: 64999, configuredPeerAsn: 0 });
+  });
+
+  it.each([
+    ["My AS 0 and 4-octet AS 0", 0, 0],
+    ["4-octet AS capability 0", 65002, 0],
+    ["My AS 0 without the 4-octet AS capability", 0, undefined],
+  ])("refuses %s with Bad Peer AS even when the AS is learned (RFC 7607 §2)", async (_n, myAs, as4) => {
+    const t = await setup({ peer: { asn: 0 } });
+    const peer = (await t.transport.nextConnect()).accept();
+    await peer.next(MessageType.Open);
+    const caps = encodeLocalCapabilities({ asn: as4 ?? 0, families: [IPV4_UNICAST], extendedMessage: false, extendedNextHop: [] }).filter((c) => as4 !== undefined || c[0] !== CapabilityCode.FourOctetAs);
+    peer.sendOpen({ asn: myAs, capabilities: caps });
+    await peer.until(() => peer.notifications().length > 0, "NOTIFICATION");
+    expect(peer.notifications()[0]).toMatchObject({ code: 2, subcode: 2 });
+    expect(state(t)).toBe("idle");
   });
 
   it("refuses its own BGP identifier from an internal peer (RFC 6286)", async () => {

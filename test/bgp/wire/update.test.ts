@@ -189,6 +189,9 @@ describe("decodeUpdate() RFC 7606 outcomes", () => {
     ["attribute header truncated", "treat-as-withdraw", 5, `${ORIGIN} ${PATH} ${NH} 40 08`],
     ["extended-length header truncated", "treat-as-withdraw", 5, `${ORIGIN} ${PATH} ${NH} d0 08 00`],
     ["bad ORIGIN and a duplicate: the strongest wins", "treat-as-withdraw", 6, `40 01 01 07 ${PATH} ${NH} ${PATH}`],
+    // RFC 7607 §2: AS 0 makes AS_PATH malformed (RFC 7606 §7.2) and AGGREGATOR malformed (§7.7)
+    ["AS_PATH holding AS 0 (RFC 7607)", "treat-as-withdraw", 11, `${ORIGIN} 40 02 0a 02 02 0000fde9 00000000 ${NH}`],
+    ["AGGREGATOR with AS 0 (RFC 7607)", "attribute-discard", 9, `${ORIGIN} ${PATH} ${NH} c0 07 08 00000000 c0000201`],
     // RFC 7606 §3 (c): conflicting Optional/Transitive bits are treat-as-withdraw unless the attribute's rules say otherwise
     ["ATOMIC_AGGREGATE flagged optional (RFC 7606 §3 (c))", "treat-as-withdraw", 4, `${ORIGIN} ${PATH} ${NH} c0 06 00`],
     ["AGGREGATOR flagged well-known (RFC 7606 §3 (c))", "treat-as-withdraw", 4, `${ORIGIN} ${PATH} ${NH} 40 07 08 0000fde9 c0000201`],
@@ -217,6 +220,15 @@ describe("decodeUpdate() RFC 7606 outcomes", () => {
     const fromNew = update("", `${ORIGIN} ${PATH} ${NH} c0 11 06 02 01 fa56ea01`, NLRI);
     expect(decode(fromNew).action).toBe("attribute-discard");
     expect(decode(fromNew).attrs.as4Path).toBeUndefined();
+  });
+
+  it("discards an AS4_PATH or AS4_AGGREGATOR holding AS 0 from an old speaker (RFC 7607 §2, RFC 6793 §6)", () => {
+    const path = decode(update("", `${ORIGIN} 40 02 04 02 01 5ba0 ${NH} c0 11 06 02 01 00000000   # AS4_PATH [0]`, NLRI), { as4: false, ebgp: true });
+    expect(path).toMatchObject({ action: "attribute-discard", attrs: { asPath: [{ type: 2, asns: [23456] }] } });
+    expect(path.attrs.as4Path).toBeUndefined();
+    const agg = decode(update("", `${ORIGIN} 40 02 04 02 01 5ba0 ${NH} c0 07 06 5ba0 c0000201 c0 12 08 00000000 c0000201   # AS4_AGGREGATOR AS 0`, NLRI), { as4: false, ebgp: true });
+    expect(agg.action).toBe("attribute-discard");
+    expect(agg.attrs.as4Aggregator).toBeUndefined();
   });
 
   it("ignores NEXT_HOP in an UPDATE whose only NLRI is in MP_REACH_NLRI, whatever its value (RFC 4760 §3)", () => {

@@ -1,7 +1,8 @@
 /**
  * ATOMIC_AGGREGATE (RFC 4271 §5.1.6), AGGREGATOR (§5.1.7) and
  * AS4_AGGREGATOR (RFC 6793). herald decodes them and never sends them.
- * All three are discarded when malformed (RFC 7606 §7.6, §7.7).
+ * All three are discarded when malformed (RFC 7606 §7.6, §7.7), which for
+ * the aggregators includes AS 0 (RFC 7607 §2).
  */
 import { UpdateSubcode } from "../errors.ts";
 import { type Aggregator, type AttrCodec, AttrType, ipv4Text, OPTIONAL_TRANSITIVE, putIpv4, putU32, u32, WELL_KNOWN } from "./_codec.ts";
@@ -29,9 +30,11 @@ export const aggregator: AttrCodec<Aggregator> = {
   decode(buf, off, len, ctx) {
     const want = ctx.as4 ? 8 : 6;
     if (len !== want) return void ctx.fail("attribute-discard", UpdateSubcode.AttributeLengthError, `AGGREGATOR length ${len}, expected ${want}`);
-    return ctx.as4
+    const v = ctx.as4
       ? { asn: u32(buf, off), address: ipv4Text(buf, off + 4) }
       : { asn: (buf[off] << 8) | buf[off + 1], address: ipv4Text(buf, off + 2) };
+    if (v.asn === 0) return void ctx.fail("attribute-discard", UpdateSubcode.OptionalAttributeError, "AGGREGATOR with AS 0 (RFC 7607)");
+    return v;
   },
   encode(v, out, off, ctx) {
     if (ctx.as4) {
@@ -57,7 +60,9 @@ export const as4Aggregator: AttrCodec<Aggregator> = {
   decode(buf, off, len, ctx) {
     if (ctx.as4) return void ctx.fail("attribute-discard", UpdateSubcode.OptionalAttributeError, "AS4_AGGREGATOR from a 4-octet AS speaker");
     if (len !== 8) return void ctx.fail("attribute-discard", UpdateSubcode.AttributeLengthError, `AS4_AGGREGATOR length ${len}, expected 8`);
-    return { asn: u32(buf, off), address: ipv4Text(buf, off + 4) };
+    const asn = u32(buf, off);
+    if (asn === 0) return void ctx.fail("attribute-discard", UpdateSubcode.OptionalAttributeError, "AS4_AGGREGATOR with AS 0 (RFC 7607)");
+    return { asn, address: ipv4Text(buf, off + 4) };
   },
   encode(v, out, off) {
     putU32(out, off, v.asn);

@@ -3,16 +3,20 @@
  *
  * AS_PATH carries 2- or 4-byte AS numbers depending on whether both sides
  * negotiated 4-octet AS; AS4_PATH always carries 4-byte ones. A malformed
- * AS_PATH (unknown segment type, empty segment, overrun, confederation
- * segments from an eBGP peer) is treat-as-withdraw (RFC 7606 §7.2); a
+ * AS_PATH (unknown segment type, empty segment, overrun, AS 0, confederation
+ * segments from an eBGP peer) is treat-as-withdraw (RFC 7606 §7.2, RFC 7607); a
  * malformed AS4_PATH is discarded (RFC 6793 §6, RFC 7606 §7.2).
  */
 import { UpdateSubcode } from "../errors.ts";
 import { type AsPathSegment, AsPathSegmentType, type AttrCodec, AttrType, type DecodeContext, OPTIONAL_TRANSITIVE, WELL_KNOWN } from "./_codec.ts";
 
-/** Parses segments of `width`-byte ASNs; returns a reason string when malformed. */
+/**
+ * Parses segments of `width`-byte ASNs; returns a reason string when
+ * malformed, which includes holding AS 0 (RFC 7607 §2).
+ */
 export function parseSegments(buf: Uint8Array, off: number, len: number, width: 2 | 4, out: AsPathSegment[]): string | null {
   const end = off + len;
+  let zero = false;
   while (off < end) {
     if (off + 2 > end) return "segment header truncated";
     const type = buf[off];
@@ -27,10 +31,11 @@ export function parseSegments(buf: Uint8Array, off: number, len: number, width: 
         ? ((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0
         : (buf[off] << 8) | buf[off + 1];
       off += width;
+      if (asns[i] === 0) zero = true;
     }
     out.push({ type, asns });
   }
-  return null;
+  return zero ? "AS number 0 (RFC 7607)" : null;
 }
 
 export function writeSegments(segments: AsPathSegment[], out: Uint8Array, off: number, width: 2 | 4): number {
