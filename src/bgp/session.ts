@@ -32,7 +32,7 @@ import { CeaseSubcode, describeNotification, ErrorCode, NotificationError } from
 import { encodeKeepalive, HEADER_LENGTH, MessageType, messageTypeName } from "./wire/header.ts";
 import { decodeNotification, decodeRouteRefresh, encodeNotification, notificationText } from "./wire/notification.ts";
 import { decodeOpen, encodeOpen, formatRouterId } from "./wire/open.ts";
-import { decodeUpdate } from "./wire/update.ts";
+import { decodeUpdate, toFourOctetPath } from "./wire/update.ts";
 
 /** RFC 4271 §8.2.2: the hold timer "large value" while waiting for the OPEN. */
 const OPEN_HOLD_MS = 240_000;
@@ -511,6 +511,7 @@ export class Session {
     } catch (e) {
       return this.#messageError(c, e as NotificationError, "update-error");
     }
+    if (!neg.as4) u = toFourOctetPath(u); // RFC 6793 §4.2.3: paths are kept and shown with 4-octet ASNs
     let malformed: string | undefined;
     if (u.issues.length > 0) {
       this.#malformedUpdates++;

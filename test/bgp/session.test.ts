@@ -15,6 +15,7 @@ import {
   keyToText,
   MessageType,
 } from "../../src/bgp/wire/mod.ts";
+import { renderAttributes } from "../../src/bgp/render.ts";
 import { createLogger } from "../../src/log.ts";
 import { FakeClock, FakeTransport, type RawOpen, type RawPeer, ticks } from "./_fakes.ts";
 import { hex, MARKER } from "./_hex.ts";
@@ -269,6 +270,21 @@ describe("Session: routes", () => {
     await ticks(10);
     expect(count()).toBe(4);
     expect(state(t)).toBe("established");
+  });
+
+  it("lists routes from a 2-octet AS peer with the AS path rebuilt from AS4_PATH, in 4-octet form (RFC 6793 §4.2.3)", async () => {
+    const t = await setup();
+    const peer = await up(t, { as4: false });
+    peer.send(encodeUpdate({
+      withdrawn: [],
+      nlri: [k("10.9.0.0/24")],
+      attrs: { origin: 0, asPath: [{ type: 2, asns: [65002, 23456] }], nextHop: "127.0.0.2", as4Path: [{ type: 2, asns: [4200000001] }] },
+    }, { as4: false }));
+    await peer.until(() => [...t.speaker.received("i", "p", "ipv4/unicast")].length === 1, "received");
+    const [route] = [...t.speaker.received("i", "p", "ipv4/unicast")];
+    expect(renderAttributes(route.attributes)).toBe("[{Origin: i} {AsPath: 65002 4200000001} {Nexthop: 127.0.0.2}]");
+    const ev = t.events.find((e) => e.type === "received" && e.announced.length === 1);
+    expect(ev?.type === "received" && ev.path?.attrs.asPath).toEqual([{ type: 2, asns: [65002, 4200000001] }]);
   });
 
   it("sends announcements, attribute changes and withdraws incrementally", async () => {

@@ -15,12 +15,16 @@
  */
 import { type FamilyCode, hasPrefixNlri, IPV4_UNICAST } from "../families.ts";
 import {
+  aggregator,
+  asPath,
   ATTRIBUTE_CODECS,
+  type AttrCodec,
   AttrFlag,
   AttrType,
   type DecodeContext,
   type EncodeContext,
   KNOWN_ATTRIBUTE_CODES,
+  mergeAs4Path,
   type PathAttrs,
   type RawAttribute,
   writeAttribute,
@@ -29,6 +33,7 @@ import { type ErrorAction, ErrorCode, NotificationError, strongest, type UpdateI
 import { HEADER_LENGTH, MAX_MESSAGE_LENGTH, MessageType, writeHeader } from "./header.ts";
 import { type PrefixKey, readPrefixes, writeKey } from "./nlri.ts";
 import { isHostAddress } from "./attrs/next-hop.ts";
+import { AS_TRANS } from "./open.ts";
 
 export interface UpdateMessage {
   /** IPv4 unicast prefixes in the Withdrawn Routes field. */
@@ -208,6 +213,43 @@ export function decodeUpdate(buf: Uint8Array, off: number, end: number, o: Updat
     out.endOfRib = attrs.mpUnreach.family;
   }
   return out;
+}
+
+/**
+ * An UPDATE from a 2-octet AS speaker as herald keeps every received path
+ * (RFC 6793 §4.2.3): AGGREGATOR taken from AS4_AGGREGATOR when it holds
+ * AS_TRANS (any other AS there means both AS4_* attributes are ignored),
+ * AS_PATH rebuilt with AS4_PATH, and `raw` carrying AS_PATH and AGGREGATOR
+ * with 4-octet ASNs and no AS4_* attributes, the form the API shows.
+ */
+export function toFourOctetPath(u: DecodedUpdate): DecodedUpdate {
+  const { as4Path, as4Aggregator, ...attrs } = u.attrs;
+  let useAs4 = true;
+  if (attrs.aggregator) {
+    if (attrs.aggregator.asn !== AS_TRANS) useAs4 = false;
+    else if (as4Aggregator) attrs.aggregator = as4Aggregator;
+  }
+  if (useAs4 && as4Path && attrs.asPath) attrs.asPath = mergeAs4Path(attrs.asPath, as4Path);
+  const out: DecodedUpdate = { ...u, attrs };
+  if (!u.raw) return out;
+  out.raw = [];
+  for (const r of u.raw) {
+    const code = r[1];
+    if (code === AttrType.As4Path || code === AttrType.As4Aggregator) continue;
+    if (code === AttrType.AsPath && attrs.asPath) {
+      // each segment: a 2-byte header per 255 ASNs, 4 bytes per ASN
+      const room = attrs.asPath.reduce((n, s) => n + 2 * Math.ceil(s.asns.length / 255) + 4 * s.asns.length, 0);
+      out.raw.push(wideAttribute(asPath, attrs.asPath, room));
+    } else if (code === AttrType.Aggregator && attrs.aggregator) out.raw.push(wideAttribute(aggregator, attrs.aggregator, 8));
+    else out.raw.push(r);
+  }
+  return out;
+}
+
+/** One attribute in wire form with 4-octet ASNs; `room` bounds its value's size. */
+function wideAttribute<T>(codec: AttrCodec<T>, v: T, room: number): Uint8Array {
+  const buf = new Uint8Array(4 + room);
+  return buf.slice(0, writeAttribute(codec, v, buf, 0, { as4: true }));
 }
 
 /** The prefixes an UPDATE announces, per family (IPv4 NLRI field and MP_REACH). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { IPV4_UNICAST, IPV6_UNICAST } from "../../../src/bgp/families.ts";
-import { decodeUpdate, encodeUpdate, keyFromText, keyToText, NotificationError, type UpdateDecodeOptions } from "../../../src/bgp/wire/mod.ts";
+import { decodeUpdate, encodeUpdate, keyFromText, keyToText, NotificationError, toFourOctetPath, type UpdateDecodeOptions } from "../../../src/bgp/wire/mod.ts";
 import { hex, MARKER, toHex } from "../_hex.ts";
 
 const EBGP4: UpdateDecodeOptions = { as4: true, ebgp: true };
@@ -289,5 +289,58 @@ describe("decodeUpdate() RFC 7606 outcomes", () => {
     } catch (e) {
       expect(toHex((e as NotificationError).data)).toBe("406302abcd");
     }
+  });
+});
+
+describe("toFourOctetPath(): a 2-octet speaker's UPDATE as a 4-octet one (RFC 6793 §4.2.3)", () => {
+  const OLD: UpdateDecodeOptions = { as4: false, ebgp: true, keepRaw: true };
+  const fromOld = (attrs: string) => toFourOctetPath(decode(update("", `${ORIGIN} ${attrs} ${NH}`, NLRI), OLD));
+
+  it("rebuilds AS_PATH from its leading part and AS4_PATH, and keeps it in 4-octet wire form without AS4_PATH", () => {
+    const u = fromOld(`
+      40 02 0a 02 04 fdf2 5ba0 5ba0 0064           # AS_PATH [65010 23456 23456 100], 2-byte ASNs
+      c0 11 0e 02 03 fa56ea01 fa56ea02 00000064    # AS4_PATH [4200000001 4200000002 100]
+    `);
+    expect(u.attrs.asPath).toEqual([{ type: 2, asns: [65010, 4200000001, 4200000002, 100] }]);
+    expect(u.attrs.as4Path).toBeUndefined();
+    expect(u.raw!.map(toHex)).toEqual([
+      "40010100",
+      "400212" + "0204" + "0000fdf2" + "fa56ea01" + "fa56ea02" + "00000064", // AS_PATH, 4-byte ASNs
+      "400304c0000201",
+    ]);
+  });
+
+  it("counts an AS_SET as one AS and keeps segments whole", () => {
+    const u = fromOld(`
+      40 02 0c 02 02 fdf2 5ba0 01 02 0064 00c8     # AS_PATH [65010 23456] {100,200}
+      c0 11 10 02 01 fa56ea01 01 02 00000064 000000c8   # AS4_PATH [4200000001] {100,200}
+    `);
+    expect(u.attrs.asPath).toEqual([{ type: 2, asns: [65010, 4200000001] }, { type: 1, asns: [100, 200] }]);
+  });
+
+  it("ignores an AS4_PATH longer than AS_PATH", () => {
+    const u = fromOld(`40 02 04 02 01 5ba0  c0 11 0a 02 02 fa56ea01 fa56ea02`);
+    expect(u.attrs.asPath).toEqual([{ type: 2, asns: [23456] }]);
+    expect(u.raw![1]).toEqual(hex`40 02 06 02 01 00005ba0`);
+  });
+
+  it("ignores AS4_PATH and AS4_AGGREGATOR when AGGREGATOR holds a 2-octet AS, and widens AGGREGATOR", () => {
+    const u = fromOld(`
+      40 02 04 02 01 5ba0             # AS_PATH [23456]
+      c0 07 06 fdf2 c0000201          # AGGREGATOR 65010, 192.0.2.1
+      c0 11 06 02 01 fa56ea01         # AS4_PATH [4200000001]
+      c0 12 08 fa56ea02 c0000202      # AS4_AGGREGATOR 4200000002, 192.0.2.2
+    `);
+    expect(u.attrs).toMatchObject({ asPath: [{ type: 2, asns: [23456] }], aggregator: { asn: 65010, address: "192.0.2.1" } });
+    expect(u.attrs.as4Aggregator).toBeUndefined();
+    expect(u.raw!.map(toHex)).toEqual(["40010100", "4002060201" + "00005ba0", "c00708" + "0000fdf2c0000201", "400304c0000201"]);
+  });
+
+  it("takes the aggregator from AS4_AGGREGATOR when AGGREGATOR holds AS_TRANS", () => {
+    const u = fromOld(`
+      40 02 04 02 01 5ba0  c0 07 06 5ba0 c0000201  c0 11 06 02 01 fa56ea01  c0 12 08 fa56ea02 c0000202
+    `);
+    expect(u.attrs).toMatchObject({ asPath: [{ type: 2, asns: [4200000001] }], aggregator: { asn: 4200000002, address: "192.0.2.2" } });
+    expect(u.raw!.map(toHex)).toEqual(["40010100", "4002060201" + "fa56ea01", "c00708" + "fa56ea02c0000202", "400304c0000201"]);
   });
 });

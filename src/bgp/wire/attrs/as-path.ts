@@ -76,6 +76,43 @@ export function renderSegment(s: AsPathSegment): string {
 
 const isConfed = (s: AsPathSegment) => s.type === AsPathSegmentType.ConfedSequence || s.type === AsPathSegmentType.ConfedSet;
 
+/** Path length as RFC 6793 §4.2.3 counts it: an AS_SET is one AS, confederation segments none (RFC 4271 §9.1.2.2). */
+function pathLength(path: AsPathSegment[]): number {
+  let n = 0;
+  for (const s of path) n += s.type === AsPathSegmentType.Sequence ? s.asns.length : s.type === AsPathSegmentType.Set ? 1 : 0;
+  return n;
+}
+
+/**
+ * The AS path of a route from a 2-octet AS speaker (RFC 6793 §4.2.3): an
+ * AS4_PATH longer than AS_PATH is ignored; otherwise as much of the leading
+ * part of AS_PATH is kept (confederation segments there too) as makes the
+ * result as long as AS_PATH, and AS4_PATH follows it.
+ */
+export function mergeAs4Path(asPath: AsPathSegment[], as4Path: AsPathSegment[]): AsPathSegment[] {
+  let keep = pathLength(asPath) - pathLength(as4Path);
+  if (keep < 0) return asPath;
+  const out: AsPathSegment[] = [];
+  for (const s of asPath) {
+    if (isConfed(s)) {
+      out.push(s);
+      continue;
+    }
+    if (keep === 0) break;
+    const n = s.type === AsPathSegmentType.Set ? s.asns.length : Math.min(keep, s.asns.length);
+    out.push(n === s.asns.length ? s : { type: s.type, asns: s.asns.slice(0, n) });
+    keep -= s.type === AsPathSegmentType.Set ? 1 : n;
+  }
+  // One sequence where the kept part meets AS4_PATH, as a 4-octet speaker would have sent it.
+  const last = out[out.length - 1];
+  const [first, ...rest] = as4Path;
+  if (last?.type === AsPathSegmentType.Sequence && first?.type === AsPathSegmentType.Sequence && last.asns.length + first.asns.length <= 255) {
+    out[out.length - 1] = { type: AsPathSegmentType.Sequence, asns: [...last.asns, ...first.asns] };
+    return [...out, ...rest];
+  }
+  return [...out, ...as4Path];
+}
+
 export const asPath: AttrCodec<AsPathSegment[]> = {
   code: AttrType.AsPath,
   name: "AS_PATH",

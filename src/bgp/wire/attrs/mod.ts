@@ -17,7 +17,7 @@ import { origin } from "./origin.ts";
 export * from "./_codec.ts";
 export { aggregator, as4Aggregator, as4Path, asPath, atomicAggregate, clusterList, communities, extendedCommunities, largeCommunities, localPref, med, mpReach, mpUnreach, nextHop, origin, originatorId };
 export { formatCommunity, formatLargeCommunity, parseCommunity, parseLargeCommunity, WELL_KNOWN_COMMUNITIES } from "./communities.ts";
-export { renderSegment } from "./as-path.ts";
+export { mergeAs4Path, renderSegment } from "./as-path.ts";
 export { writeAddress } from "./mp.ts";
 
 // deno-lint-ignore no-explicit-any
