@@ -296,7 +296,7 @@ spec:
     expect(r.warnings).toEqual([]);
   });
 
-  it("ignores the guide's v1 pathAttributes with a warning, as the API server prunes it (spec §6)", () => {
+  it("renames the guide's v1 pathAttributes to advertisedPathAttributes, with a warning", () => {
     const r = ok(`apiVersion: cilium.io/v2alpha1
 kind: CiliumBGPPeeringPolicy
 metadata: {name: p}
@@ -310,11 +310,10 @@ spec:
             - selectorType: PodCIDR
               communities: {standard: ["65001:100"]}`);
     expect(r.warnings.map((w) => w.message)).toEqual([
-      `CiliumBGPPeeringPolicy "p" (m.yaml:10): spec.virtualRouters[0].neighbors[0].pathAttributes is not a CiliumBGPPeeringPolicy field: ` +
-      `the API server drops it, so Cilium applies none of these path attributes; the field is "advertisedPathAttributes"`,
+      `CiliumBGPPeeringPolicy "p" (m.yaml:10): spec.virtualRouters[0].neighbors[0].pathAttributes is not a CiliumBGPPeeringPolicy field: Cilium reads "advertisedPathAttributes" (the API server drops "pathAttributes"); herald accepts it as an alias, rename it`,
     ]);
-    const pp = r.resource as { spec: { virtualRouters: Array<{ neighbors: Array<{ advertisedPathAttributes?: unknown[] }> }> } };
-    expect(pp.spec.virtualRouters[0].neighbors[0].advertisedPathAttributes).toBeUndefined();
+    const pp = r.resource as { spec: { virtualRouters: Array<{ neighbors: Array<{ advertisedPathAttributes: unknown[] }> }> } };
+    expect(pp.spec.virtualRouters[0].neighbors[0].advertisedPathAttributes).toHaveLength(1);
   });
 
   it("requires a CIDR for v1 peerAddress and applies v1 defaults (G3)", () => {

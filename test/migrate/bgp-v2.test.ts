@@ -136,19 +136,18 @@ status: {loadBalancer: {ingress: [{ip: 10.100.0.50}]}}
     const r = migrateBgpV2([...files, { file: "nodes.yaml", text: nodes }]);
     expect(levels(r, "error")).toEqual([]);
     expect(levels(r, "gap")).toContain(`gap: CiliumBGPPeeringPolicies "rack01-peering" and "traffic-engineering-legacy" can select the same node: v1 tears down every session on such a node (G1); v2 lets the older CiliumBGPClusterConfig win (B4). Make the nodeSelectors disjoint`);
-    // The guide's `pathAttributes` is pruned by the API server: Cilium applies none of it (spec §6).
-    expect(levels(r, "warning").some((w) => w.includes("traffic-engineering-legacy") && w.includes("pathAttributes is not a CiliumBGPPeeringPolicy field"))).toBe(true);
+    expect(levels(r, "note")).toContain("note: CiliumBGPPeeringPolicy traffic-engineering-legacy: router 65001 neighbor 10.0.0.1/32: CiliumLoadBalancerIPPool path attributes have no effect: the router has no serviceSelector, so no Service is advertised (G4)");
   });
 
   for (const name of ["07-peering-policy.yaml", "16-traffic-engineering-legacy.yaml"]) {
-    it(`keeps routes and attributes of ${name} on a selected node (the guide's pathAttributes is pruned, as by the API server)`, () => {
+    it(`keeps routes and attributes of ${name} on a selected node, pathAttributes included`, () => {
       const r = migrateBgpV2([read(GUIDE, name), { file: "nodes.yaml", text: nodes }]);
       expect(levels(r, "error")).toEqual([]);
       const [res] = compareAll(r.input, r.output, ["rack01-w1"]);
       expect(res.diffs).toEqual([]);
       expect(viewOf(res.before).size).toBeGreaterThan(0);
       if (name.startsWith("16")) {
-        expect(viewOf(res.after).get("AS65001 peer 10.0.0.1")!.routes.get("ipv4/unicast 10.244.5.0/24")).toBe("origin igp");
+        expect(viewOf(res.after).get("AS65001 peer 10.0.0.1")!.routes.get("ipv4/unicast 10.244.5.0/24")).toBe("origin igp, communities 65001:100 65535:65281");
       } else {
         expect(viewOf(res.after).get("AS65001 peer 10.0.0.2")!.routes.get("ipv4/unicast 10.100.0.50/32")).toBe("origin igp");
       }

@@ -207,11 +207,26 @@ const ENTRIES: readonly KindEntry[] = [
     warnUnknown: true,
     prepare(raw, _version, note) {
       // The seed guide writes `pathAttributes`; Cilium's field is
-      // `advertisedPathAttributes`. The API server prunes the former, so
-      // Cilium applies none of it (spec §6): ignored, with a pointed warning.
-      dropFields(raw, ["spec", "virtualRouters", "*", "neighbors", "*", "pathAttributes"], note,
-        "is not a CiliumBGPPeeringPolicy field: the API server drops it, so Cilium applies none of these path attributes; " +
-          "the field is \"advertisedPathAttributes\"");
+      // `advertisedPathAttributes` (the API server would prune the former).
+      const routers = (raw.spec as { virtualRouters?: unknown } | undefined)?.virtualRouters;
+      if (!Array.isArray(routers)) return;
+      routers.forEach((router, r) => {
+        const neighbors = (router as { neighbors?: unknown } | null)?.neighbors;
+        if (!Array.isArray(neighbors)) return;
+        neighbors.forEach((n, i) => {
+          if (n === null || typeof n !== "object" || !Object.hasOwn(n, "pathAttributes")) return;
+          const obj = n as Record<string, unknown>;
+          const path = ["spec", "virtualRouters", r, "neighbors", i, "pathAttributes"];
+          if (Object.hasOwn(obj, "advertisedPathAttributes")) {
+            note(path, "is not a CiliumBGPPeeringPolicy field and advertisedPathAttributes is also set: ignored");
+          } else {
+            obj.advertisedPathAttributes = obj.pathAttributes;
+            note(path, "is not a CiliumBGPPeeringPolicy field: Cilium reads \"advertisedPathAttributes\" " +
+              "(the API server drops \"pathAttributes\"); herald accepts it as an alias, rename it");
+          }
+          delete obj.pathAttributes;
+        });
+      });
     },
   },
   { kind: "CiliumPodIPPool", group: "cilium.io", versions: ["v2alpha1"], schema: CiliumPodIPPool, warnUnknown: true },

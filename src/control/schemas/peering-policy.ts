@@ -4,8 +4,8 @@
  * (spec/cilium-api.md §6, behaviour G).
  *
  * `neighbors[].peerAddress` is a CIDR (`10.0.0.1/32`); only its address is
- * used (G3). The guide's `pathAttributes` is not a Cilium field: the API
- * server prunes it, so the registry drops it with a warning before parsing.
+ * used (G3). The guide's `pathAttributes` is not a Cilium field; the registry
+ * renames it to `advertisedPathAttributes` with a warning before parsing.
  * keepalive ≤ hold is an agent-side check in v1 (G3), made in control/legacy.ts.
  */
 import { z } from "zod";
