@@ -31,7 +31,7 @@ import type { BgpTransport } from "./transport.ts";
 import { CeaseSubcode, describeNotification, ErrorCode, NotificationError } from "./wire/errors.ts";
 import { encodeKeepalive, HEADER_LENGTH, MessageType, messageTypeName } from "./wire/header.ts";
 import { decodeNotification, decodeRouteRefresh, encodeNotification, notificationText } from "./wire/notification.ts";
-import { decodeOpen, encodeOpen, formatRouterId } from "./wire/open.ts";
+import { decodeOpen, encodeOpen, formatRouterId, openAsn } from "./wire/open.ts";
 import { decodeUpdate, toFourOctetPath } from "./wire/update.ts";
 
 /** RFC 4271 §8.2.2: the hold timer "large value" while waiting for the OPEN. */
@@ -435,14 +435,15 @@ export class Session {
   /**
    * RFC 4271 §6.8, with the primary in OpenSent or OpenConfirm and an OPEN
    * on the second connection: the connection initiated by the side with the
-   * higher BGP identifier survives; of two in the same direction, the newer
-   * (the second). The loser gets Cease / Connection Collision Resolution.
+   * higher BGP identifier survives, or with equal identifiers (eBGP) the
+   * side with the larger AS (RFC 6286 §2.3); of two in the same direction,
+   * the newer (the second). The loser gets Cease / Connection Collision Resolution.
    */
   #resolveCollision(second: Connection): void {
     const primary = this.#conn!;
     const remoteId = second.open!.routerId;
     const localId = this.#ctx.local.routerId;
-    const keepIncoming = localId < remoteId;
+    const keepIncoming = localId < remoteId || (localId === remoteId && this.#ctx.local.asn < openAsn(second.open!));
     const secondWins = second.direction === primary.direction || (second.direction === "incoming") === keepIncoming;
     this.#log.info("Connection collision", {
       local_id: formatRouterId(localId),

@@ -490,6 +490,26 @@ describe("Session: connection collision (RFC 4271 §6.8)", () => {
     expect(inc.notifications()).toEqual([]);
   });
 
+  it.each([
+    ["the peer initiated when the peer's AS is larger", 65001, "incoming"],
+    ["it initiated when its own AS is larger", 65003, "outgoing"],
+  ])("with equal BGP identifiers keeps the connection %s (RFC 6286 §2.3)", async (_n, localAsn, kept) => {
+    const t = await setup({ instance: { asn: localAsn } });
+    const out = (await t.transport.nextConnect()).accept();
+    await out.next(MessageType.Open);
+    const inc = t.transport.dial(179, "127.0.0.2");
+    await inc.next(MessageType.Open);
+    out.sendOpen({ routerId: "10.0.0.1" });
+    await out.until(() => out.of(MessageType.Keepalive).length > 0);
+    inc.sendOpen({ routerId: "10.0.0.1" });
+    const [winner, loser] = kept === "incoming" ? [inc, out] : [out, inc];
+    await loser.until(() => loser.notifications().length > 0, "loser dumped");
+    expect(loser.notifications()[0]).toMatchObject({ code: 6, subcode: 7 });
+    winner.sendKeepalive();
+    await winner.until(() => state(t) === "established");
+    expect(winner.notifications()).toEqual([]);
+  });
+
   it("keeps its own connection when its identifier is higher", async () => {
     const t = await setup();
     const out = (await t.transport.nextConnect()).accept();
