@@ -461,6 +461,12 @@ export class Session {
 
   /** Messages on the second connection: only its OPEN matters. */
   #onSecondMessage(c: Connection, type: MessageType, buf: Uint8Array, body: number, end: number): void {
+    if (type === MessageType.Notification) {
+      // The peer gave this connection up (typically its own collision resolution): close it; a
+      // NOTIFICATION is never answered with one (RFC 4271 §6.4, §8.2.2).
+      this.#log.info("Colliding connection closed by the peer", { reason: notificationText(decodeNotification(buf, body, end)) });
+      return this.#dropSecond();
+    }
     if (type !== MessageType.Open || c.open) {
       if (type === MessageType.Keepalive && c.open) return; // its KEEPALIVE after our OPEN: wait for the decision
       return this.#messageError(c, new NotificationError(ErrorCode.Fsm, 1, new Uint8Array(0), `${messageTypeName(type)} before OPEN`), "fsm-error");

@@ -510,6 +510,20 @@ describe("Session: connection collision (RFC 4271 §6.8)", () => {
     expect(winner.notifications()).toEqual([]);
   });
 
+  it("closes a colliding connection the peer sent a NOTIFICATION on without answering it (RFC 4271 §6.8)", async () => {
+    const t = await setup();
+    const out = (await t.transport.nextConnect()).accept();
+    await out.next(MessageType.Open);
+    const inc = t.transport.dial(179, "127.0.0.2");
+    await inc.next(MessageType.Open);
+    inc.send(hex`${MARKER} 0015 03 06 07   # NOTIFICATION Cease / Connection Collision Resolution`);
+    await inc.until(() => inc.closed, "colliding connection closed");
+    expect(inc.notifications()).toEqual([]);
+    out.sendOpen();
+    out.sendKeepalive();
+    await out.until(() => state(t) === "established");
+  });
+
   it("keeps its own connection when its identifier is higher", async () => {
     const t = await setup();
     const out = (await t.transport.nextConnect()).accept();
