@@ -202,14 +202,29 @@ describe("DaemonSet", () => {
     expect(c.volumeMounts.some((m: KubeObject) => m.mountPath === state)).toBe(true);
   });
 
-  it("runs `herald agent` with flags the agent accepts", async () => {
+  it("runs `herald agent` in Kubernetes mode (in-cluster, no --config-dir), its Lease in the pod's namespace", async () => {
     const { c } = await daemonSet();
     expect(c.args[0]).toBe("agent");
-    const args = c.args.slice(1).map((a: string) => a.replace("$(NODE_NAME)", "worker-1"));
-    // The agent's Kubernetes mode (in-cluster, no --config-dir) is not wired yet;
-    // until it is, check the other flags with a config directory added.
-    const o = agentOptions([...args, "--config-dir", "/etc/herald"]);
+    expect(c.args.some((a: string) => a.startsWith("--config-dir") || a.startsWith("--kubeconfig"))).toBe(false);
+    expect(c.env.find((e: KubeObject) => e.name === "POD_NAMESPACE").valueFrom).toEqual({ fieldRef: { fieldPath: "metadata.namespace" } });
+    // What the kubelet does with $(VAR) references, then what a pod's environment holds.
+    const args = c.args.slice(1).map((a: string) => a.replace("$(NODE_NAME)", "worker-1").replace("$(POD_NAMESPACE)", "herald"));
+    const o = agentOptions(args, { KUBERNETES_SERVICE_HOST: "10.96.0.1", NODE_NAME: "worker-1", POD_NAMESPACE: "herald" });
     expect(o).toMatchObject({ nodeName: "worker-1", api: { host: "127.0.0.1", port: 9234 }, stateDir: "/var/lib/herald" });
+    expect(o.configDir).toBeUndefined();
+    expect(o.kube).toMatchObject({ kubeconfig: undefined, leaseNamespace: "herald", leaseName: "herald-operator", statusReport: true });
+    expect(o.control.bgpSecretsNamespace).toBe("kube-system");
+  });
+
+  it("the Lease and the secrets namespace it names are the ones RBAC grants", async () => {
+    const { c } = await daemonSet();
+    const rbac = await docs(join(DEPLOY, "20-rbac.yaml"));
+    const arg = (name: string) => c.args.find((a: string) => a.startsWith(`--${name}=`))?.split("=")[1];
+    const roleNs = (resource: string) => rbac.find((d) => d.kind === "Role" && d.rules.some((r: Rule) => r.resources.includes(resource)))?.metadata.namespace;
+    const ds = (await docs(join(DEPLOY, "30-daemonset.yaml")))[0];
+    expect(arg("lease-namespace")).toBe("$(POD_NAMESPACE)");
+    expect(roleNs("leases")).toBe(ds.metadata.namespace);
+    expect(roleNs("secrets")).toBe(arg("bgp-secrets-namespace"));
   });
 });
 
