@@ -34,8 +34,8 @@ describe("WriteQueue", () => {
       r();
     })));
     await tick();
-    q.add("k", async () => void seen.push(2));
-    q.add("k", async () => void seen.push(3));
+    q.add("k", () => Promise.resolve(void seen.push(2)));
+    q.add("k", () => Promise.resolve(void seen.push(3)));
     release();
     await q.idle();
     expect(seen).toEqual([1, 3]);
@@ -46,11 +46,11 @@ describe("WriteQueue", () => {
     const times: number[] = [];
     const t0 = Date.now();
     let other = -1;
-    q.add("bad", async () => {
+    q.add("bad", () => {
       times.push(Date.now() - t0);
-      if (times.length < 3) throw new Error("Cannot write: HTTP 500");
+      return times.length < 3 ? Promise.reject(new Error("Cannot write: HTTP 500")) : Promise.resolve();
     });
-    q.add("good", async () => void (other = Date.now() - t0));
+    q.add("good", () => Promise.resolve(void (other = Date.now() - t0)));
     await q.idle();
     expect(times).toHaveLength(3);
     expect(other).toBeLessThan(100);
@@ -65,11 +65,11 @@ describe("WriteQueue", () => {
       await tick(10);
       seen.push("a");
     });
-    q.add("b", async () => void seen.push("b"));
+    q.add("b", () => Promise.resolve(void seen.push("b")));
     q.add("c", () => Promise.reject(new Error("x")));
     await tick();
     q.clear();
-    q.add("a", async () => void seen.push("a2"));
+    q.add("a", () => Promise.resolve(void seen.push("a2")));
     await q.idle();
     expect(seen).toEqual(["a", "a2"]);
   });
