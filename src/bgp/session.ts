@@ -30,7 +30,7 @@ import { UpdateSender } from "./sender.ts";
 import type { BgpTransport } from "./transport.ts";
 import { CeaseSubcode, describeNotification, ErrorCode, NotificationError } from "./wire/errors.ts";
 import { encodeKeepalive, HEADER_LENGTH, MessageType, messageTypeName } from "./wire/header.ts";
-import { decodeNotification, decodeRouteRefresh, encodeNotification, notificationText } from "./wire/notification.ts";
+import { decodeNotification, decodeRouteRefresh, encodeNotification, notificationText, RefreshSubtype } from "./wire/notification.ts";
 import { decodeOpen, encodeOpen, formatRouterId, openAsn } from "./wire/open.ts";
 import { decodeUpdate, toFourOctetPath } from "./wire/update.ts";
 
@@ -495,13 +495,17 @@ export class Session {
 
   #onRouteRefresh(c: Connection, buf: Uint8Array, body: number, end: number): void {
     let family: FamilyCode;
+    let subtype: number;
     try {
-      family = decodeRouteRefresh(buf, body, end).family;
+      ({ family, subtype } = decodeRouteRefresh(buf, body, end));
     } catch (e) {
       return this.#messageError(c, e as NotificationError, "route-refresh-error");
     }
     this.#dispatch({ type: "route-refresh-received" });
     if (this.#fsm.state !== "established" || !this.#neg) return;
+    // Only subtype 0 asks for the routes; herald offers no enhanced route refresh, so
+    // Beginning/End-of-RIB-Refresh mean nothing to it and other values are ignored (RFC 7313 §5).
+    if (subtype !== RefreshSubtype.Normal) return this.#log.debug("Ignoring ROUTE-REFRESH", { family: formatFamily(family), subtype });
     // RFC 2918 §4: a family that was not negotiated is ignored.
     if (!this.#neg.families.includes(family)) return;
     this.#log.info("Route refresh requested", { family: formatFamily(family) });

@@ -272,6 +272,21 @@ describe("Session: routes", () => {
     expect(state(t)).toBe("established");
   });
 
+  it("answers only a normal ROUTE-REFRESH: other subtypes are ignored (RFC 7313 §5, no enhanced route refresh offered)", async () => {
+    const t = await setup();
+    t.speaker.announce("i", "p", "ipv4/unicast", ["10.1.0.0/24", "10.2.0.0/24"]);
+    const peer = await up(t);
+    await peer.until(() => updates(peer).filter((u) => u.endOfRib !== undefined).length === 2);
+    const count = () => updates(peer).reduce((n, u) => n + u.nlri.length, 0);
+    peer.send(hex`${MARKER} 0017 05  0001 02 01   # ROUTE-REFRESH ipv4/unicast, subtype 2 (End-of-RIB-Refresh)`);
+    peer.send(hex`${MARKER} 0017 05  0001 07 01   # ROUTE-REFRESH ipv4/unicast, subtype 7 (unknown)`);
+    await ticks(10);
+    expect(count()).toBe(2);
+    peer.send(hex`${MARKER} 0017 05  0001 00 01   # ROUTE-REFRESH ipv4/unicast, subtype 0 (normal)`);
+    await peer.until(() => count() === 4, "re-sent");
+    expect(state(t)).toBe("established");
+  });
+
   it("lists routes from a 2-octet AS peer with the AS path rebuilt from AS4_PATH, in 4-octet form (RFC 6793 §4.2.3)", async () => {
     const t = await setup();
     const peer = await up(t, { as4: false });
