@@ -209,7 +209,10 @@ export class Allocator {
     }
     let target = range;
     let slot = range.slot(ip.value);
-    if (slot === undefined || slot.shadow) {
+    // Nobody holds it here (free, shadowed or only reserved): it may still be
+    // held through an overlapping range of a conflicting pool (I5), whose
+    // holders count.
+    if (slot === undefined || slot.holders.length === 0) {
       const other = this.#heldElsewhere(range, ip.family, ip.value);
       if (other !== undefined) [target, slot] = [other, other.slot(ip.value)];
     }
@@ -303,8 +306,9 @@ export class Allocator {
       }
       let target: Range = range;
       let slot = range.slot(req.value);
-      if (slot === undefined || slot.shadow) {
-        // Held through an overlapping range of a conflicting pool: those holders count.
+      if (slot === undefined || slot.holders.length === 0) {
+        // Free, shadowed or only reserved here, but maybe held through an
+        // overlapping range of a conflicting pool: those holders count.
         const other = this.#heldElsewhere(range, req.family, req.value);
         if (other !== undefined) [target, slot] = [other, other.slot(req.value)];
       }

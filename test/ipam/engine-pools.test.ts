@@ -191,6 +191,42 @@ describe("pool conflicts (I5)", () => {
     ]);
   });
 
+  it("never hands out an address held through a conflicting pool, even where the older pool reserves it (I4, I5, I11)", () => {
+    const { ipam } = engine();
+    const KEY = { "lbipam.cilium.io/sharing-key": "k" };
+    runSteps(ipam, [
+      { name: "b alone: s1 gets 10.0.0.0", do: (i) => (i.upsertPool(pool("b", ["10.0.0.0/30"], { created: T2 })), i.upsertService(svc("s1"))) },
+      {
+        name: "a (older, allowFirstLastIPs No) over b: b conflicts, s1 keeps 10.0.0.0, which a reserves",
+        do: (i) => i.upsertPool(pool("a", ["10.0.0.0/29"], { created: T1, allowFirstLastIPs: "No" })),
+        want: { [D + "s1"]: ok("10.0.0.0") },
+        pools: { b: { conflict: "True" } },
+      },
+      {
+        name: "a sharing key does not get the reserved address (I9 quirk) while s1 holds it",
+        do: (i) => i.upsertService(svc("s2", { lbIP: "10.0.0.0", ports: [443], annotations: KEY })),
+        want: {
+          [D + "s1"]: ok("10.0.0.0"),
+          [D + "s2"]: {
+            ips: [],
+            reason: "already_allocated_incompatible_service",
+            message: "The IP '10.0.0.0' is already allocated to an incompatible service. Reason: different sharing key",
+          },
+        },
+      },
+      {
+        name: "nor does adopting it from a status (another controller wrote it)",
+        do: (i) => i.upsertService(svc("s3", { ports: [443], annotations: KEY, ingress: ["10.0.0.0"] })),
+        want: { [D + "s3"]: ok("10.0.0.1") },
+      },
+      {
+        name: "s1 leaves: the address stays reserved in a, and the quirk hands it to s2",
+        do: (i) => i.deleteService(D + "s1"),
+        want: { [D + "s2"]: ok("10.0.0.0") },
+      },
+    ]);
+  });
+
   it("marks a pool whose own blocks overlap", () => {
     const { ipam } = engine();
     runSteps(ipam, [{
