@@ -103,6 +103,8 @@ export class Session {
   #malformedUpdates = 0;
   #unsupported: string | null = null;
   #lastConnectError = "";
+  /** Families without a usable next hop in this session (End-of-RIB only). */
+  #withheld: FamilyCode[] = [];
 
   /** `ribOut` carries the routes over when a session is re-created (instance reset). */
   constructor(cfg: PeerConfig, ctx: SessionContext, ribOut: AdjRibOut = new AdjRibOut()) {
@@ -217,7 +219,14 @@ export class Session {
         this.start();
       }
     } else if (diff.resend && this.#fsm.state === "established" && this.#neg) {
-      this.#sender.prepare(this.#neg, cfg, this.#ctx.local.asn, this.#conn!.localAddress);
+      const withheld = this.#sender.prepare(this.#neg, cfg, this.#ctx.local.asn, this.#conn!.localAddress);
+      if (withheld.join() !== this.#withheld.join()) {
+        // A family gains or loses its only usable next hop: re-sending would either skip it or send
+        // its routes without one (no NEXT_HOP); a new session starts it (or its withdrawal) cleanly.
+        this.stop({ subcode: CeaseSubcode.OtherConfigurationChange });
+        this.start();
+        return { ...diff, reset: true };
+      }
       for (const f of this.#neg.families) this.ribOut.refresh(f);
     } else if (was.connectRetrySeconds !== cfg.connectRetrySeconds && this.#timers.has("connect-retry")) {
       this.#startTimer("connect-retry");
@@ -667,6 +676,7 @@ export class Session {
     this.#lastConnectError = "";
     this.#restarting = false; // the R bit is for the first session after a restart only
     const withheld = this.#sender.prepare(neg, this.#cfg, this.#ctx.local.asn, conn.localAddress);
+    this.#withheld = withheld;
     this.ribOut.activate(neg.families, withheld);
   }
 

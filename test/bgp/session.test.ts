@@ -287,6 +287,29 @@ describe("Session: routes", () => {
     expect(state(t)).toBe("established");
   });
 
+  it("a next hop change that leaves a family without a usable next hop resets the session, and one that gives it one sends its routes", async () => {
+    // IPv4 routes on an IPv6 session, no extended next hop (RFC 8950) from the peer: only a configured IPv4 next hop makes them sendable.
+    const v6 = { address: "fd00::2", localAddress: "fd00::1", families: ["ipv4/unicast"] };
+    const t = await setup({ peer: { ...v6, nextHop: { ipv4: "192.0.2.1" } } });
+    t.speaker.announce("i", "p", "ipv4/unicast", ["10.1.0.0/24"]);
+    const first = await up(t);
+    await first.until(() => updates(first).some((u) => u.nlri.length === 1), "route sent");
+    expect(updates(first).find((u) => u.nlri.length === 1)!.attrs.nextHop).toBe("192.0.2.1");
+    const base = { name: "p", asn: 65002, timers: { holdTimeSeconds: 9, keepaliveSeconds: 3, connectRetrySeconds: 10 }, ...v6 };
+    expect(t.speaker.setPeer("i", base)).toEqual({ action: "reset", changed: ["nextHop"] });
+    await first.until(() => first.notifications().length > 0, "NOTIFICATION");
+    expect(first.notifications()[0]).toMatchObject({ code: 6, subcode: 6 });
+    // never an IPv4 NLRI without NEXT_HOP (RFC 4271 §5.1.3)
+    expect(updates(first).every((u) => u.nlri.length === 0 || u.attrs.nextHop !== undefined)).toBe(true);
+    const second = await up(t);
+    await second.until(() => updates(second).some((u) => u.endOfRib === IPV4_UNICAST), "End-of-RIB");
+    expect(updates(second).every((u) => u.nlri.length === 0)).toBe(true);
+    expect(t.speaker.setPeer("i", { ...base, nextHop: { ipv4: "192.0.2.7" } })).toEqual({ action: "reset", changed: ["nextHop"] });
+    const third = await up(t);
+    await third.until(() => updates(third).some((u) => u.nlri.length === 1), "route sent again");
+    expect(updates(third).find((u) => u.nlri.length === 1)!.attrs.nextHop).toBe("192.0.2.7");
+  });
+
   it("lists routes from a 2-octet AS peer with the AS path rebuilt from AS4_PATH, in 4-octet form (RFC 6793 §4.2.3)", async () => {
     const t = await setup();
     const peer = await up(t, { as4: false });
