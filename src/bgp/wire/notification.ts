@@ -7,7 +7,7 @@
  */
 import { type FamilyCode, familyAfi, familyCode, familySafi } from "../families.ts";
 import { CeaseSubcode, describeNotification, ErrorCode, NotificationError } from "./errors.ts";
-import { HEADER_LENGTH, MessageType, writeHeader } from "./header.ts";
+import { HEADER_LENGTH, MAX_MESSAGE_LENGTH, MessageType, writeHeader } from "./header.ts";
 
 export interface NotificationMessage {
   code: number;
@@ -17,7 +17,13 @@ export interface NotificationMessage {
   communication?: string;
 }
 
+/**
+ * A whole NOTIFICATION. Data that would not fit 4096 bytes is cut: the
+ * length field cannot hold more than 65535 (data echoing a whole extended
+ * message would), and 4096 is what any peer accepts (RFC 4271 §4.1, RFC 8654 §3).
+ */
 export function encodeNotification(code: number, subcode: number, data: Uint8Array = new Uint8Array(0)): Uint8Array {
+  if (data.length > MAX_MESSAGE_LENGTH - HEADER_LENGTH - 2) data = data.subarray(0, MAX_MESSAGE_LENGTH - HEADER_LENGTH - 2);
   const len = HEADER_LENGTH + 2 + data.length;
   const out = new Uint8Array(len);
   writeHeader(out, 0, len, MessageType.Notification);

@@ -63,6 +63,22 @@ describe("NOTIFICATION and ROUTE-REFRESH", () => {
     expect(decodeNotification(msg, 19, msg.length)).toMatchObject({ code: 3, subcode: 2, data: hex`406302abcd` });
   });
 
+  it("encodeNotification() cuts data that would not fit a 4096-byte message (RFC 4271 §4.1), e.g. a 65535-byte ROUTE-REFRESH sent back", () => {
+    const rr = new Uint8Array(65535);
+    rr.set(hex`${MARKER} ffff 05 0001 00 01`); // ROUTE-REFRESH of length 65535 (extended messages negotiated)
+    let err: NotificationError | undefined;
+    try {
+      decodeRouteRefresh(rr, 19, rr.length);
+    } catch (e) {
+      err = e as NotificationError;
+    }
+    expect(err?.data.length).toBe(65535); // RFC 7313 §5: the data is the whole message
+    const msg = encodeNotification(err!.code, err!.subcode, err!.data);
+    expect(msg.length).toBe(4096);
+    expect((msg[16] << 8) | msg[17]).toBe(4096);
+    expect(decodeNotification(msg, 19, msg.length)).toMatchObject({ code: 7, subcode: 1, data: rr.subarray(0, 4096 - 21) });
+  });
+
   it("decodes an RFC 9003 shutdown communication", () => {
     const msg = encodeNotification(6, 2, shutdownCommunication("maintenance"));
     const n = decodeNotification(msg, 19, msg.length);
