@@ -25,7 +25,7 @@ import type { EventRecorder } from "../../source/kube/events.ts";
 import type { KubeClient } from "../../source/kube/client.ts";
 import { LB_IP_POOLS, SERVICES } from "../../source/kube/resources.ts";
 import type { SourceEvent } from "../../source/types.ts";
-import { FIELD_MANAGER, replaceStatus } from "./status.ts";
+import { FIELD_MANAGER, RecentWrites, replaceStatus } from "./status.ts";
 import { type ClusterStore, stableJson } from "./store.ts";
 import type { WriteQueue } from "./write-queue.ts";
 
@@ -62,6 +62,7 @@ export class LeaderLbIpam {
   readonly #o: LeaderLbIpamOptions;
   /** Statuses for Services LB-IPAM stopped serving (I2), until written. */
   readonly #released = new Map<string, ServiceStatus>();
+  readonly #recent = new RecentWrites();
   /** Writes made, for logs and tests. */
   readonly stats = { serviceWrites: 0, poolWrites: 0, adopted: 0 };
 
@@ -125,13 +126,17 @@ export class LeaderLbIpam {
     const desired = this.engine.serviceStatus(key) ?? this.#released.get(key);
     const current = this.#o.store.get<Service>(SERVICE_KIND, key);
     if (desired === undefined || current === undefined) return;
-    if (canonicalServiceStatus(current.status) === canonicalServiceStatus(desired)) {
+    const text = canonicalServiceStatus(desired);
+    if (canonicalServiceStatus(current.status) === text) {
       this.#released.delete(key);
+      this.#recent.forget(key);
       return;
     }
+    if (this.#recent.inFlight(key, text, this.#o.store.seenVersion(SERVICE_KIND, key))) return;
     const at = splitKey(key);
     const r = await replaceStatus(this.#o.client, SERVICES, at, current.status !== undefined, desired, FIELD_MANAGER.lbIpam, this.#o.fence);
-    if (r !== "written") return;
+    if (r.outcome !== "written") return;
+    this.#recent.record(key, text, r.resourceVersion);
     this.stats.serviceWrites++;
     if (this.#released.get(key) === desired) this.#released.delete(key);
     const bad = desired.conditions?.find((c) => c.type === SERVICE_INVALID);
@@ -150,8 +155,12 @@ export class LeaderLbIpam {
     if (desired === undefined) return;
     // A pool whose only version is invalid has no typed copy: write its condition anyway ("add" replaces too).
     if (current === undefined && !this.#o.store.problem(POOL_KIND, name)) return;
-    if (current !== undefined && canonicalPoolStatus(current.status) === canonicalPoolStatus(desired)) return;
+    const text = canonicalPoolStatus(desired);
+    if (current !== undefined && canonicalPoolStatus(current.status) === text) return;
+    if (this.#recent.inFlight(`pool/${name}`, text, this.#o.store.seenVersion(POOL_KIND, name))) return;
     const r = await replaceStatus(this.#o.client, LB_IP_POOLS, { name }, current?.status != null, desired, FIELD_MANAGER.lbIpam, this.#o.fence);
-    if (r === "written") this.stats.poolWrites++;
+    if (r.outcome !== "written") return;
+    this.#recent.record(`pool/${name}`, text, r.resourceVersion);
+    this.stats.poolWrites++;
   }
 }

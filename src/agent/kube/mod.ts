@@ -27,5 +27,5 @@ export { CONDITION_RECONCILE_ERROR, nodeConfigStatus, NodeStatusReporter } from 
 export { InvalidObjectEvents, KubeIssues, objectReference } from "./issues.ts";
 export { behind, compareVersions, waitUntilFresh } from "./freshness.ts";
 export { ClusterStore, stableJson, type StoredProblem } from "./store.ts";
-export { FIELD_MANAGER, mergeConditions, replaceStatus } from "./status.ts";
+export { FIELD_MANAGER, mergeConditions, type PatchResult, RecentWrites, replaceStatus } from "./status.ts";
 export { IPAM_RETRY, type RetryPolicy, WriteQueue } from "./write-queue.ts";

@@ -40,7 +40,8 @@ import type { Logger } from "../../log.ts";
 import type { EventRecorder } from "../../source/kube/events.ts";
 import { KubeApiError, type KubeClient } from "../../source/kube/client.ts";
 import { CLUSTER_CONFIGS, NODE_CONFIGS, PEER_CONFIGS, type ResourceRef, resourcePath } from "../../source/kube/resources.ts";
-import { FIELD_MANAGER, mergeConditions, replaceStatus } from "./status.ts";
+import { compareVersions } from "./freshness.ts";
+import { FIELD_MANAGER, mergeConditions, RecentWrites, replaceStatus } from "./status.ts";
 import { type ClusterStore, stableJson } from "./store.ts";
 import type { RetryPolicy, WriteQueue } from "./write-queue.ts";
 
@@ -87,6 +88,13 @@ export class NodeConfigDuty {
   readonly #now: () => Date;
   /** Router-ID errors already reported (B9), so each is logged once. */
   #reported = new Set<string>();
+  /**
+   * NodeConfigs this leader wrote that the watch has not delivered yet
+   * (null: deleted). A run in between compares against these, so it does
+   * not create the same object twice (a 409) or delete it twice.
+   */
+  readonly #recent = new RecentWrites();
+  readonly #written = new Map<string, { resourceVersion: string; object: CiliumBGPNodeConfig | null }>();
   readonly stats = { created: 0, updated: 0, deleted: 0, conditionWrites: 0, runs: 0 };
 
   constructor(o: NodeConfigDutyOptions) {
@@ -119,7 +127,7 @@ export class NodeConfigDuty {
       this.#o.queue.add(`peer-config/${name}`, () => this.#writeConditions(PEER_CONFIGS, "CiliumBGPPeerConfig", name, ours, PEER_TYPES), OPERATOR_RETRY);
     }
 
-    const existing = resources.nodeConfigs;
+    const existing = this.#overlay(resources.nodeConfigs);
     const writes = nodeConfigWrites(existing, derived.nodeConfigs, new Set(resources.clusterConfigs.map((c) => c.metadata.name)));
     const have = new Map(existing.map((n) => [n.metadata.name, n]));
     const update = new Map(writes.update.map((n) => [n.metadata.name, n]));
@@ -146,14 +154,31 @@ export class NodeConfigDuty {
     if (failed) throw failed;
   }
 
+  /** The store's NodeConfigs with this leader's own writes the watch has not brought yet. */
+  #overlay(stored: readonly CiliumBGPNodeConfig[]): CiliumBGPNodeConfig[] {
+    const byName = new Map(stored.map((n) => [n.metadata.name, n]));
+    for (const [name, w] of this.#written) {
+      const seen = this.#o.store.seenVersion("CiliumBGPNodeConfig", name);
+      const caughtUp = w.object === null ? seen === undefined || (compareVersions(seen, w.resourceVersion) ?? 0) > 0 : seen !== undefined && (compareVersions(seen, w.resourceVersion) ?? -1) >= 0;
+      if (caughtUp) {
+        this.#written.delete(name);
+        continue;
+      }
+      if (w.object === null) byName.delete(name);
+      else byName.set(name, w.object);
+    }
+    return [...byName.values()];
+  }
+
   #path(name?: string): string {
     return resourcePath(NODE_CONFIGS, { name });
   }
 
   async #create(nc: CiliumBGPNodeConfig): Promise<void> {
     if (!this.#o.fence()) return;
-    // 409 (it exists, the watch has not said so yet) fails the run; the retry compares again.
-    await this.#o.client.request("POST", this.#path(), { query: { fieldManager: FIELD_MANAGER.bgpOperator }, body: nc });
+    // 409 (created by someone else, not seen yet) fails the run; the retry compares again.
+    const made = await this.#o.client.request<CiliumBGPNodeConfig>("POST", this.#path(), { query: { fieldManager: FIELD_MANAGER.bgpOperator }, body: nc });
+    this.#written.set(nc.metadata.name, { resourceVersion: made.metadata.resourceVersion ?? "", object: made });
     this.stats.created++;
     this.#o.log.info("Created CiliumBGPNodeConfig", { node_config: nc.metadata.name, owner: controllerOf(nc)?.name });
   }
@@ -167,7 +192,8 @@ export class NodeConfigDuty {
     if (canonicalJSON(next) === canonicalJSON(raw)) return;
     if (!this.#o.fence()) return;
     try {
-      await this.#o.client.request("PUT", this.#path(name), { query: { fieldManager: FIELD_MANAGER.bgpOperator }, body: next });
+      const made = await this.#o.client.request<CiliumBGPNodeConfig>("PUT", this.#path(name), { query: { fieldManager: FIELD_MANAGER.bgpOperator }, body: next });
+      this.#written.set(name, { resourceVersion: made.metadata.resourceVersion ?? "", object: made });
     } catch (err) {
       if (err instanceof KubeApiError && err.code === 404) return; // gone: the next run creates it
       throw err;
@@ -187,6 +213,7 @@ export class NodeConfigDuty {
       if (err instanceof KubeApiError && err.code === 404) return;
       throw err;
     }
+    this.#written.set(name, { resourceVersion: nc.metadata.resourceVersion ?? "", object: null });
     this.stats.deleted++;
     this.#o.log.info("Deleted CiliumBGPNodeConfig: its cluster config no longer selects the node (B5)", { node_config: name });
   }
@@ -198,8 +225,12 @@ export class NodeConfigDuty {
     const desired: { conditions?: Condition[] } = { ...(current.status ?? {}), conditions };
     if (!conditions.length) delete desired.conditions;
     if (canonicalConditions(desired) === canonicalConditions(current.status)) return;
+    const id = `${kind}/${name}`;
+    const text = canonicalConditions(desired);
+    if (this.#recent.inFlight(id, text, this.#o.store.seenVersion(kind, name))) return;
     const r = await replaceStatus(this.#o.client, ref, { name }, current.status !== undefined, desired, FIELD_MANAGER.bgpOperator, this.#o.fence);
-    if (r !== "written") return;
+    if (r.outcome !== "written") return;
+    this.#recent.record(id, text, r.resourceVersion);
     this.stats.conditionWrites++;
     const gained = conditions.filter((c) => c.status === "True" && types.includes(c.type) && !current.status?.conditions?.some((p) => p.type === c.type && p.status === "True" && p.message === c.message));
     for (const c of gained) {

@@ -26,7 +26,7 @@ import type { Logger } from "../../log.ts";
 import type { KubeClient } from "../../source/kube/client.ts";
 import { NODE_CONFIGS } from "../../source/kube/resources.ts";
 import { formatTime } from "../../ipam/conditions.ts";
-import { FIELD_MANAGER, mergeConditions, replaceStatus } from "./status.ts";
+import { FIELD_MANAGER, mergeConditions, RecentWrites, replaceStatus } from "./status.ts";
 import { type ClusterStore, stableJson } from "./store.ts";
 
 export const CONDITION_RECONCILE_ERROR = "cilium.io/BGPReconcileError";
@@ -116,6 +116,7 @@ export class NodeStatusReporter {
   #running: Promise<void> | null = null;
   #stopped = false;
   #cleared = false;
+  readonly #recent = new RecentWrites();
   readonly stats = { writes: 0, failures: 0, ticks: 0 };
 
   constructor(o: NodeStatusOptions) {
@@ -161,13 +162,16 @@ export class NodeStatusReporter {
       if (!state) return;
       desired = nodeConfigStatus(nc, state, o.peers(), o.errors(), this.#now);
     }
-    if (canonical(nc.status) === canonical(desired)) {
+    const text = canonical(desired);
+    if (canonical(nc.status) === text) {
       if (!o.enabled) this.#cleared = true;
       return;
     }
+    if (this.#recent.inFlight(o.nodeName, text, o.store.seenVersion("CiliumBGPNodeConfig", o.nodeName))) return;
     try {
       const r = await replaceStatus(o.client, NODE_CONFIGS, { name: o.nodeName }, nc.status !== undefined, desired, FIELD_MANAGER.nodeStatus, () => !this.#stopped);
-      if (r === "written") {
+      if (r.outcome === "written") {
+        this.#recent.record(o.nodeName, text, r.resourceVersion);
         this.stats.writes++;
         if (!o.enabled) this.#cleared = true;
       }

@@ -12,6 +12,7 @@ import { KubeApiError } from "../../source/kube/client.ts";
 import { type ResourceRef, resourcePath } from "../../source/kube/resources.ts";
 import { formatTime } from "../../ipam/conditions.ts";
 import type { Condition } from "../../control/schemas/_common.ts";
+import { compareVersions } from "./freshness.ts";
 
 /** Field managers: Cilium's where the spec names one (I13, F1); herald's own for B7/D9 conditions and NodeConfigs. */
 export const FIELD_MANAGER = {
@@ -20,7 +21,7 @@ export const FIELD_MANAGER = {
   nodeStatus: "CiliumBGPNodeConfigStatusReconciler",
 } as const;
 
-export type PatchResult = "written" | "fenced" | "gone";
+export type PatchResult = { readonly outcome: "written"; readonly resourceVersion: string } | { readonly outcome: "fenced" | "gone" };
 
 /**
  * `[{op: replace, path: /status, value}]` on the status subresource
@@ -36,17 +37,48 @@ export async function replaceStatus(
   fieldManager: string,
   fence: () => boolean,
 ): Promise<PatchResult> {
-  if (!fence()) return "fenced";
+  if (!fence()) return { outcome: "fenced" };
   try {
-    await client.request("PATCH", resourcePath(ref, { ...at, subresource: "status" }), {
+    const out = await client.request<{ metadata?: { resourceVersion?: string } }>("PATCH", resourcePath(ref, { ...at, subresource: "status" }), {
       query: { fieldManager },
       contentType: "application/json-patch+json",
       body: [{ op: hadStatus ? "replace" : "add", path: "/status", value: status }],
     });
-    return "written";
+    return { outcome: "written", resourceVersion: out?.metadata?.resourceVersion ?? "" };
   } catch (err) {
-    if (err instanceof KubeApiError && err.code === 404) return "gone";
+    if (err instanceof KubeApiError && err.code === 404) return { outcome: "gone" };
     throw err;
+  }
+}
+
+/**
+ * What this process wrote last, per object, until the watch brings that
+ * version back. A writer whose next computation equals its last write, while
+ * the informer still shows an older version, is looking at its own write in
+ * flight: writing again would only repeat it.
+ */
+export class RecentWrites {
+  readonly #m = new Map<string, { text: string; resourceVersion: string }>();
+
+  /** True when `text` is what was last written and the store (at `seen`) has not caught up with it. */
+  inFlight(key: string, text: string, seen: string | undefined): boolean {
+    const w = this.#m.get(key);
+    if (!w) return false;
+    const c = seen === undefined ? -1 : compareVersions(seen, w.resourceVersion);
+    if (c === null) return false; // cannot tell: write
+    if (c >= 0) {
+      this.#m.delete(key);
+      return false;
+    }
+    return w.text === text;
+  }
+
+  record(key: string, text: string, resourceVersion: string): void {
+    if (resourceVersion !== "") this.#m.set(key, { text, resourceVersion });
+  }
+
+  forget(key: string): void {
+    this.#m.delete(key);
   }
 }
 
