@@ -7,6 +7,13 @@
  * document that fails validation is reported and ignored, and the last good
  * version of the same resource stays in force, so that a typo never tears
  * down a working session.
+ *
+ * Watching: one non-recursive watcher per directory (kept in step with the
+ * directories each scan finds), not `fs.watch(dir, { recursive: true })`:
+ * Node 20 emulates recursion on Linux with per-file watchers, which go
+ * silent once a file is replaced by a rename — how editors and tools write
+ * atomically — so the second save of a file went unseen (found by the
+ * ResourceSource conformance suite, test/source/conformance.test.ts).
  */
 import { readdir, readFile } from "node:fs/promises";
 import { watch } from "node:fs";
@@ -43,7 +50,8 @@ export class FileSource implements ResourceSource {
   #files = new Map<string, FileState>();
   /** What is in force, by kind+key. */
   #inForce = new Map<string, Resource>();
-  #watcher: FSWatcher | undefined;
+  /** Directory → its watcher. */
+  #watchers = new Map<string, FSWatcher>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #onBatch: (events: SourceEvent[]) => void = () => {};
   #running: Promise<void> = Promise.resolve();
@@ -59,15 +67,15 @@ export class FileSource implements ResourceSource {
   async start(onBatch: (events: SourceEvent[]) => void): Promise<void> {
     this.#onBatch = onBatch;
     // Watch before the first scan so that no change between the two is lost.
-    this.#watcher = watch(this.#dir, { recursive: true }, () => this.#schedule());
-    this.#watcher.on("error", () => this.#schedule());
+    this.#watchDirs([this.#dir]);
     await this.#rescan();
   }
 
   stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
-    this.#watcher?.close();
+    for (const w of this.#watchers.values()) w.close();
+    this.#watchers.clear();
     return this.#running;
   }
 
@@ -89,7 +97,31 @@ export class FileSource implements ResourceSource {
     return this.#running;
   }
 
-  async #listFiles(dir: string): Promise<string[]> {
+  /** Watches exactly `dirs`; a directory watched for the first time is scanned again (files may have landed before its watcher). */
+  #watchDirs(dirs: readonly string[]): void {
+    if (this.#stopped) return;
+    const wanted = new Set(dirs);
+    for (const [dir, w] of this.#watchers) {
+      if (wanted.has(dir)) continue;
+      w.close();
+      this.#watchers.delete(dir);
+    }
+    let added = false;
+    for (const dir of wanted) {
+      if (this.#watchers.has(dir)) continue;
+      try {
+        const w = watch(dir, () => this.#schedule());
+        w.on("error", () => this.#schedule());
+        this.#watchers.set(dir, w);
+        added = true;
+      } catch {
+        // gone already: the next scan drops it
+      }
+    }
+    if (added && this.#watchers.size > 1) this.#schedule();
+  }
+
+  async #listFiles(dir: string, dirs: string[] = []): Promise<string[]> {
     const out: string[] = [];
     let entries;
     try {
@@ -97,10 +129,11 @@ export class FileSource implements ResourceSource {
     } catch {
       return out;
     }
+    dirs.push(dir);
     for (const e of entries) {
       if (e.name.startsWith(".")) continue;
       const path = join(dir, e.name);
-      if (e.isDirectory()) out.push(...await this.#listFiles(path));
+      if (e.isDirectory()) out.push(...await this.#listFiles(path, dirs));
       else if (isManifest(e.name)) out.push(path);
     }
     return out.sort();
@@ -109,7 +142,9 @@ export class FileSource implements ResourceSource {
   async #scanOnce(): Promise<void> {
     if (this.#stopped) return;
     const events: SourceEvent[] = [];
-    const paths = await this.#listFiles(this.#dir);
+    const dirs: string[] = [];
+    const paths = await this.#listFiles(this.#dir, dirs);
+    this.#watchDirs(dirs.length ? dirs : [this.#dir]);
     const next = new Map<string, FileState>();
     for (const path of paths) {
       let text: string;
