@@ -18,7 +18,7 @@ import { type Doc, sourceConformance } from "./_conformance.ts";
 
 const fileName = (d: Doc) => `${d.kind}-${d.metadata.namespace ?? "cluster"}-${d.metadata.name}.yaml`;
 
-sourceConformance("FileSource", async (initial) => {
+sourceConformance("FileSource", (initial) => {
   const dir = mkdtempSync(join(tmpdir(), "herald-conf-"));
   const write = (d: Doc) => {
     // Atomically, as editors and kubectl-style tools do.
@@ -28,7 +28,7 @@ sourceConformance("FileSource", async (initial) => {
   };
   for (const d of initial) write(d);
   const source = new FileSource(dir, { parse: parseForSource, debounceMs: 10 });
-  return {
+  return Promise.resolve({
     source,
     put: (d) => Promise.resolve(write(d)),
     remove: (d) => Promise.resolve(unlinkSync(join(dir, fileName(d)))),
@@ -36,7 +36,7 @@ sourceConformance("FileSource", async (initial) => {
       await source.stop();
       rmSync(dir, { recursive: true, force: true });
     },
-  };
+  });
 });
 
 const METALLB_CRD = {
