@@ -193,6 +193,18 @@ export class Allocator {
       kept.push(ing);
     }
     rec.ingress = kept;
+    // A status rewritten by someone else (or a stale copy) that shows another
+    // address of a family in place of one the Service holds: the shown one
+    // was adopted, and the hidden one is let go, as a restart would (the
+    // state is the status, I12). Cilium keeps both allocated and shows one,
+    // so the other is lost to everyone until the Service goes.
+    if (v.requested.length === 0) {
+      const shown = kept.flatMap((i) => parseAddr(i.ip!) ?? []);
+      for (const a of [...rec.allocs]) {
+        if (shown.some((i) => i.family === a.family && i.value === a.value)) continue;
+        if (shown.some((i) => i.family === a.family)) this.release(rec, a);
+      }
+    }
   }
 
   #adopt(rec: SvcRec, ip: IPAddress): boolean {

@@ -173,6 +173,24 @@ describe("restart adoption (I12)", () => {
     expect(state(second, D + "new")?.ips).toEqual(["2001:db8::1"]);
   });
 
+  it("lets go of an address the status no longer shows when it shows another of that family, so nothing leaks (I12, I14)", () => {
+    const { ipam } = engine();
+    ipam.upsertPool(pool("p", ["10.0.0.0/29"]));
+    ipam.upsertService(svc("s"));
+    expect(state(ipam, D + "s")?.ips).toEqual(["10.0.0.0"]);
+    // Someone rewrites the status to another address of the pool: it is adopted
+    // (as Cilium does) and the old one is free again, as after a restart.
+    const rewritten = { ...svc("s"), status: { ...ipam.serviceStatus(D + "s"), loadBalancer: { ingress: [{ ip: "10.0.0.5" }] } } };
+    expect(ipam.upsertService(rewritten).services).toEqual([]);
+    expect(state(ipam, D + "s")?.ips).toEqual(["10.0.0.5"]);
+    expect(ipam.poolStatus("p")?.conditions?.find((c) => c.type === "cilium.io/IPsUsed")?.message).toBe("1");
+    ipam.upsertService(svc("t", { lbIP: "10.0.0.0" }));
+    expect(state(ipam, D + "t")?.ips).toEqual(["10.0.0.0"]);
+    // A status that lost the address and shows nothing else of its family gets it back.
+    const emptied = { ...svc("s"), status: { ...ipam.serviceStatus(D + "s"), loadBalancer: {} } };
+    expect(ipam.upsertService(emptied).services[0]?.status.loadBalancer.ingress).toEqual([{ ip: "10.0.0.5" }]);
+  });
+
   it("adopts from the Service status on a plain update too (another controller's address in a pool)", () => {
     const { ipam } = engine();
     ipam.upsertPool(pool("a", ["10.0.0.0/28"]));
