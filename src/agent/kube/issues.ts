@@ -17,6 +17,16 @@ import { READ_RESOURCES } from "../../source/kube/source.ts";
 import type { SourceEvent } from "../../source/types.ts";
 import type { StoredProblem } from "./store.ts";
 
+/**
+ * A problem's message without the resourceVersion the parser names: what
+ * goes into conditions and Events must not change when only the version
+ * does — herald's own status write on the object makes a new version, and
+ * a message that followed it would be written again, and again.
+ */
+export function withoutVersion(message: string): string {
+  return message.replace(/ \(resourceVersion [^)]*\)/g, "");
+}
+
 /** The reference Events use for an object of `kind` known by `key`. */
 export function objectReference(kind: string, key: string, uid?: string): ObjectReference {
   const ref = READ_RESOURCES.find((r) => r.kind === kind);
@@ -66,7 +76,7 @@ function clean(v: ManifestIssueView): ManifestIssueView {
 /** The leader's Events for invalid objects. */
 export class InvalidObjectEvents {
   readonly #events: EventRecorder;
-  /** kind/key → the resourceVersion reported, so a relist does not repeat it. */
+  /** kind/key → the problem reported, so a new version with the same problem (a status write, a relist) does not repeat it. */
   readonly #reported = new Map<string, string>();
 
   constructor(events: EventRecorder) {
@@ -77,14 +87,14 @@ export class InvalidObjectEvents {
   report(problems: readonly StoredProblem[]): void {
     for (const p of problems) {
       const id = `${p.kind}\u0000${p.key}`;
-      const version = p.resourceVersion ?? p.errors.join("\n");
-      if (this.#reported.get(id) === version) continue;
-      this.#reported.set(id, version);
+      const errors = p.errors.map(withoutVersion).join("; ");
+      if (this.#reported.get(id) === errors) continue;
+      this.#reported.set(id, errors);
       void this.#events.record(objectReference(p.kind, p.key), {
         type: "Warning",
         reason: "InvalidObject",
         action: "Validate",
-        note: `Ignored by herald, the last valid version stays in force: ${p.errors.join("; ")}`,
+        note: `Ignored by herald, the last valid version stays in force: ${errors}`,
       });
     }
   }

@@ -25,6 +25,7 @@ import type { EventRecorder } from "../../source/kube/events.ts";
 import type { KubeClient } from "../../source/kube/client.ts";
 import { LB_IP_POOLS, SERVICES } from "../../source/kube/resources.ts";
 import type { SourceEvent } from "../../source/types.ts";
+import { withoutVersion } from "./issues.ts";
 import { FIELD_MANAGER, RecentWrites, replaceStatus } from "./status.ts";
 import { type ClusterStore, stableJson } from "./store.ts";
 import type { WriteQueue } from "./write-queue.ts";
@@ -78,7 +79,7 @@ export class LeaderLbIpam {
     const services = store.list<Service>(SERVICE_KIND);
     const changes = this.engine.load(pools, services);
     for (const p of store.problems()) {
-      if (p.kind === POOL_KIND) this.#take(this.engine.reportInvalidPool(p.key, p.errors));
+      if (p.kind === POOL_KIND) this.#take(this.engine.reportInvalidPool(p.key, p.errors.map(withoutVersion)));
     }
     this.#take(changes);
     // Level-triggered: whatever differs from what the API holds gets written.
@@ -100,7 +101,7 @@ export class LeaderLbIpam {
           this.#take(this.engine.deleteService(e.key));
         } else if (e.kind === POOL_KIND) this.#take(this.engine.deletePool(e.key));
       } else if (e.type === "invalid" && e.kind === POOL_KIND && e.key !== undefined) {
-        this.#take(this.engine.reportInvalidPool(e.key, e.errors));
+        this.#take(this.engine.reportInvalidPool(e.key, e.errors.map(withoutVersion)));
       }
     }
   }

@@ -24,7 +24,7 @@ export { LEADER_KINDS, LeaderDuties, type LeaderDutiesOptions } from "./leader.t
 export { canonicalServiceStatus, LeaderLbIpam } from "./lb-ipam.ts";
 export { NODE_CONFIG_INPUTS, NodeConfigDuty, OPERATOR_RETRY } from "./node-configs.ts";
 export { CONDITION_RECONCILE_ERROR, nodeConfigStatus, NodeStatusReporter } from "./node-status.ts";
-export { InvalidObjectEvents, KubeIssues, objectReference } from "./issues.ts";
+export { InvalidObjectEvents, KubeIssues, objectReference, withoutVersion } from "./issues.ts";
 export { behind, compareVersions, waitUntilFresh } from "./freshness.ts";
 export { ClusterStore, stableJson, type StoredProblem } from "./store.ts";
 export { FIELD_MANAGER, mergeConditions, type PatchResult, RecentWrites, replaceStatus } from "./status.ts";

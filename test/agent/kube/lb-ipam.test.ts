@@ -163,4 +163,21 @@ describe("LB-IPAM on the leader", () => {
     expect(ingress(t.api)["default/b"][0]).toMatch(/^10\.50\.0\.[0-7]$/);
     expect(ingress(t.api)["default/a"]).toEqual(ipA);
   });
+
+  it("a pool that was never valid gets its condition and its Event once: its own status write (a new version) does not start a loop", async () => {
+    t = await testCluster();
+    t.api.put(pool("typo", "10.60.0.0/33"));
+    const a = t.agent("node-1");
+    await a.start();
+    await eventually(() =>
+      t.api.get("cilium.io/v2", "CiliumLoadBalancerIPPool", "typo").status?.conditions?.find((c: { type: string }) => c.type === "herald.io/InvalidSpec"), "InvalidSpec on typo");
+    await new Promise((r) => setTimeout(r, 1000));
+    const writes = t.api.requests.filter((r) => r.method === "PATCH" && r.path.endsWith("/ciliumloadbalancerippools/typo/status"));
+    const events = t.api.list("events.k8s.io/v1", "Event", "default").filter((e) => e.regarding?.name === "typo");
+    expect(writes).toHaveLength(1);
+    expect(events).toHaveLength(1);
+    // The message names the field, not the version it was read at.
+    expect(events[0].note).toMatch(/spec\.blocks\[0\]\.cidr/);
+    expect(events[0].note).not.toContain("resourceVersion");
+  });
 });
