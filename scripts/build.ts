@@ -141,7 +141,10 @@ export async function compile(bundlePath: string, out: string, facts: BuildStamp
   try {
     copyFileSync(bundlePath, join(tmp, "herald.js"));
     const target = resolve(out, "herald");
-    const r = await run(denoBinary(), ["compile", "--quiet", "--allow-all", "--no-config", "--no-lock", "--target", TARGET, "--output", target, "herald.js"], { cwd: tmp });
+    // --no-check: the bundle is generated JavaScript (mod.ts is what gets type-checked, see --release);
+    // checking it resolves the JSDoc `import('../types/…')` of inlined npm code (undici, via
+    // @kubernetes/client-node for the agent's Kubernetes mode) to files a bundle does not have.
+    const r = await run(denoBinary(), ["compile", "--quiet", "--no-check", "--allow-all", "--no-config", "--no-lock", "--target", TARGET, "--output", target, "herald.js"], { cwd: tmp });
     if (r.code === 0) {
       // The base binary (DENORT_BIN or downloaded) must really be denort: the result has to be herald.
       const v = await run(target, ["--version"], { cwd: tmp });
