@@ -382,9 +382,10 @@ export class Agent {
   }
 
   #applyBatch(raw: SourceEvent[]): void {
+    let events = raw;
     try {
       this.#issues.apply(raw);
-      const events = this.#kube ? this.#kube.take(raw) : raw;
+      if (this.#kube) events = this.#kube.take(raw);
       const t0 = performance.now();
       const { delta } = this.#flow!.apply(events);
       if (delta.rebuilt) {
@@ -397,7 +398,7 @@ export class Agent {
       this.#log.error("Cannot apply manifest changes", { error: err as Error });
     }
     try {
-      this.#kube?.afterBatch(raw);
+      this.#kube?.afterBatch(raw, events);
     } catch (err) {
       this.#log.error("Cannot apply changes to the cluster-wide work", { error: err as Error });
     }

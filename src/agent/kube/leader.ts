@@ -114,14 +114,19 @@ export class LeaderDuties {
     if (t.ready) this.#log.info("Stopped the cluster-wide work (LB-IPAM, NodeConfigs): no longer the leader");
   }
 
-  /** Follows one batch (after the store took it). */
-  apply(events: readonly SourceEvent[]): void {
+  /**
+   * Follows one batch (after the store took it): LB-IPAM sees every event
+   * (pool and Service status included); NodeConfigs are recomputed only for
+   * `relevant` ones — not for each node's status report or a Node's
+   * heartbeat, which change nothing the derivation reads.
+   */
+  apply(events: readonly SourceEvent[], relevant: readonly SourceEvent[] = events): void {
     const t = this.#term;
     if (!t?.ready) return;
     t.ipam!.apply(events);
     let inputs = false;
     let invalid = false;
-    for (const e of events) {
+    for (const e of relevant) {
       const kind = e.type === "upsert" ? e.resource.kind : e.type === "delete" || e.type === "invalid" ? e.kind : undefined;
       if (kind !== undefined && NODE_CONFIG_INPUTS.has(kind)) inputs = true;
       if (e.type === "invalid") invalid = true;

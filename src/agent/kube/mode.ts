@@ -157,9 +157,9 @@ export class KubeMode {
     return this.store.apply(events);
   }
 
-  /** After control took the batch: the leader follows it. */
-  afterBatch(events: readonly SourceEvent[]): void {
-    this.leader.apply(events);
+  /** After control took the batch: the leader follows it (`relevant`: what `take()` kept). */
+  afterBatch(raw: readonly SourceEvent[], relevant: readonly SourceEvent[]): void {
+    this.leader.apply(raw, relevant);
   }
 
   /** The agent runs (first reconcile done): status reports and the election begin. */

@@ -51,7 +51,7 @@ export const OPERATOR_RETRY: RetryPolicy = { initialMs: 1000, maxMs: 300_000 };
 const CLUSTER_TYPES = [CONDITION_NO_MATCHING_NODE, CONDITION_MISSING_PEER_CONFIGS, CONDITION_CONFLICTING_CLUSTER_CONFIG];
 const PEER_TYPES = [CONDITION_MISSING_AUTH_SECRET];
 
-/** The kinds whose changes make the leader recompute NodeConfigs and conditions. */
+/** The kinds the derivation reads, whose changes make the leader recompute NodeConfigs and conditions. */
 export const NODE_CONFIG_INPUTS = new Set([
   "Node",
   "CiliumNode",
@@ -110,7 +110,8 @@ export class NodeConfigDuty {
   async #reconcile(): Promise<void> {
     this.stats.runs++;
     const { store, options } = this.#o;
-    const resources = store.resources();
+    // Not Services or EndpointSlices: thousands of them, and nothing the derivation reads.
+    const resources = store.resources(NODE_CONFIG_INPUTS);
     const derived = deriveNodeConfigs({ resources, nodes: candidateNodes(resources), options });
     for (const e of derived.errors) {
       const id = `${e.node}|${e.message}`;

@@ -68,7 +68,8 @@ export function nodeConfigStatus(
   now: () => Date,
 ): CiliumBGPNodeStatus {
   const running = new Map(peers.map((p) => [`${p.instance}\u0000${p.name}`, p]));
-  const instances = state.instances.map((inst) => ({
+  // A v1 policy in force (H1) runs instead of this NodeConfig: none of its instances run.
+  const instances = (state.api === "v2" ? state.instances : []).map((inst) => ({
     name: inst.name,
     localASN: inst.localASN,
     peers: inst.peers.map((peer) => {

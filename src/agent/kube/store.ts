@@ -110,10 +110,13 @@ export class ClusterStore {
     return this.#problems.get(`${kind}\u0000${key}`);
   }
 
-  /** Every typed object, as control's Resources lists. */
-  resources(): Resources {
+  /** Every typed object (of `kinds`, when given), as control's Resources lists. */
+  resources(kinds?: ReadonlySet<string>): Resources {
     const r = emptyResources();
-    for (const objects of this.#objects.values()) for (const o of objects.values()) addResource(r, o);
+    for (const [kind, objects] of this.#objects) {
+      if (kinds && !kinds.has(kind)) continue;
+      for (const o of objects.values()) addResource(r, o);
+    }
     return r;
   }
 }

@@ -139,6 +139,58 @@ describe("the node's NodeConfig status", () => {
     expect(t.api.requests.filter((r) => r.method === "PATCH" && r.path.endsWith("/ciliumbgpnodeconfigs/node-1/status")).length).toBe(n);
   });
 
+  it("a CiliumBGPPeeringPolicy selecting the node wins over its NodeConfig (H1); the NodeConfig status then lists no instance", async () => {
+    const c = await collector();
+    speaker = c.speaker;
+    t = await testCluster();
+    t.api.put(node("node-1", "127.0.0.11"));
+    for (const o of bgpConfig({ peerPort: c.port })) t.api.put(o);
+    const a = t.agent("node-1");
+    await a.start();
+    await eventually(() => a.view.status().api === "v2" && nodeConfig("node-1")?.status?.bgpInstances?.length === 1, "v2 running and reported");
+    t.api.put({
+      apiVersion: "cilium.io/v2alpha1",
+      kind: "CiliumBGPPeeringPolicy",
+      metadata: { name: "legacy" },
+      spec: {
+        nodeSelector: { matchLabels: { bgp: "on" } },
+        virtualRouters: [{ localASN: 65077, exportPodCIDR: true, neighbors: [{ peerAddress: "127.0.0.1/32", peerASN: 65000, peerPort: c.port, holdTimeSeconds: 9, keepAliveTimeSeconds: 3 }] }],
+      },
+    });
+    await eventually(() => a.view.status().api === "v1" && a.view.status().instances.map((i) => i.localASN).join() === "65077", "the v1 router running instead");
+    // The NodeConfig stays (the leader derives it regardless), but nothing of it runs.
+    expect(nodeConfig("node-1")).toBeDefined();
+    await eventually(() => (nodeConfig("node-1")?.status?.bgpInstances ?? [{}]).length === 0, "no instance in the NodeConfig status");
+  });
+
+  it("the leader does not re-derive NodeConfigs for the nodes' own status reports", async () => {
+    const c = await collector();
+    speaker = c.speaker;
+    t = await testCluster();
+    t.api.put(node("node-1", "127.0.0.11"));
+    t.api.put(node("node-2", "127.0.0.12"));
+    for (const o of bgpConfig({ peerPort: c.port })) t.api.put(o);
+    // One source address per node (B3), so that the collector tells the two sessions apart.
+    for (const [n, addr] of [["node-1", "127.0.0.11"], ["node-2", "127.0.0.12"]]) {
+      t.api.put({ apiVersion: "cilium.io/v2", kind: "CiliumBGPNodeConfigOverride", metadata: { name: n }, spec: { bgpInstances: [{ name: "i", peers: [{ name: "up", localAddress: addr }] }] } });
+    }
+    const [a, b] = [t.agent("node-1"), t.agent("node-2")];
+    await Promise.all([a.start(), b.start()]);
+    const leader = await eventually(() => [a, b].find((x) => x.kube!.leader.running), "a leader");
+    await eventually(() => ["node-1", "node-2"].every((n) => nodeConfig(n)?.status?.bgpInstances?.[0]?.peers?.[0]?.peeringState === "established"), "both reporting established");
+    await leader.kube!.leader.idle();
+    const runs = leader.kube!.leader.stats().nodeConfigs!.runs;
+    const reports = t.api.requests.filter((r) => r.method === "PATCH" && /ciliumbgpnodeconfigs\/node-\d\/status$/.test(r.path)).length;
+    // Status changes (route counts, states) keep coming; force one more report on each node.
+    for (const n of ["node-1", "node-2"]) {
+      const nc = t.api.get("cilium.io/v2", "CiliumBGPNodeConfig", n);
+      t.api.put({ ...nc, status: { ...nc.status, bgpInstances: [] } });
+    }
+    await eventually(() => t.api.requests.filter((r) => r.method === "PATCH" && /ciliumbgpnodeconfigs\/node-\d\/status$/.test(r.path)).length >= reports + 2, "both nodes writing their status again");
+    await leader.kube!.leader.idle();
+    expect(leader.kube!.leader.stats().nodeConfigs!.runs).toBe(runs);
+  });
+
   it("no NodeConfig for the node: its instances are torn down (C1)", async () => {
     const c = await collector();
     speaker = c.speaker;
