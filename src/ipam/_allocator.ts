@@ -175,6 +175,7 @@ export class Allocator {
   stripOrImport(rec: SvcRec): void {
     const v = rec.view;
     const kept: typeof rec.ingress = [];
+    const shown: IPAddress[] = [];
     for (const ing of rec.ingress) {
       if (!ing.ip) continue;
       const ip = parseAddr(ing.ip);
@@ -191,6 +192,7 @@ export class Allocator {
       }
       if (kept.length > 0 && kept[kept.length - 1].ip === ing.ip) continue;
       kept.push(ing);
+      shown.push(ip);
     }
     rec.ingress = kept;
     // A status rewritten by someone else (or a stale copy) that shows another
@@ -198,8 +200,7 @@ export class Allocator {
     // was adopted, and the hidden one is let go, as a restart would (the
     // state is the status, I12). Cilium keeps both allocated and shows one,
     // so the other is lost to everyone until the Service goes.
-    if (v.requested.length === 0) {
-      const shown = kept.flatMap((i) => parseAddr(i.ip!) ?? []);
+    if (v.requested.length === 0 && rec.allocs.length > shown.length) {
       for (const a of [...rec.allocs]) {
         if (shown.some((i) => i.family === a.family && i.value === a.value)) continue;
         if (shown.some((i) => i.family === a.family)) this.release(rec, a);
@@ -458,6 +459,7 @@ export class Allocator {
   retryWaiting(): void {
     for (let round = 0; round < 1000; round++) {
       const op = this.op;
+      if (!op.all && op.freed.size === 0 && op.ips.size === 0 && op.keys.size === 0) return;
       let list: SvcRec[];
       const capacity = [...op.freed].filter(enabled);
       if (op.all) {

@@ -301,9 +301,13 @@ export class LbIpam {
       this.#svcs.set(key, rec);
       this.#alloc.stripOrImport(rec);
     }
+    // One at a time, with the waiters each one wakes, as if they had come
+    // one by one: a Service waiting for a shared address gets it before a
+    // later one that would clash with it (first come, first served).
     for (const rec of this.#svcs.values()) {
       if (!this.#alloc.isSatisfied(rec)) this.#alloc.satisfy(rec);
       this.#alloc.finish(rec);
+      this.#alloc.retryWaiting();
     }
   }
 

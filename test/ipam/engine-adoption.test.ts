@@ -191,6 +191,26 @@ describe("restart adoption (I12)", () => {
     expect(ipam.upsertService(emptied).services[0]?.status.loadBalancer.ingress).toEqual([{ ip: "10.0.0.5" }]);
   });
 
+  it("serves a start-up first come, first served, as if the Services had come one by one (I11)", () => {
+    // w waits for an address of key k; h brings one. w, listed before late,
+    // must get it before late, which clashes with w on port 53.
+    const pools = [pool("p", ["10.0.0.0/32"]), pool("q", ["10.0.0.9/32"], { selector: { matchLabels: { app: "h" } } })];
+    const services = [
+      svc("s0"),
+      svc("w", { ports: [53], annotations: { [KEY]: "k" } }),
+      svc("h", { ports: [80], labels: { app: "h" }, annotations: { [KEY]: "k" } }),
+      svc("late", { ports: [53], annotations: { [KEY]: "k" } }),
+    ];
+    const one = engine().ipam;
+    one.load(pools, []);
+    for (const s of services) one.upsertService(s);
+    expect(state(one, D + "w")?.ips).toEqual(["10.0.0.9"]);
+    expect(state(one, D + "late")?.cond?.reason).toBe("out_of_ips");
+    const all = engine().ipam;
+    all.load(pools, services);
+    for (const s of services) expect(state(all, serviceKey(s)), serviceKey(s)).toEqual(state(one, serviceKey(s)));
+  });
+
   it("adopts from the Service status on a plain update too (another controller's address in a pool)", () => {
     const { ipam } = engine();
     ipam.upsertPool(pool("a", ["10.0.0.0/28"]));
