@@ -91,8 +91,11 @@ export class FileModeLbIpam {
    */
   apply(events: readonly SourceEvent[]): IpamChanges {
     if (!this.#opened) throw new Error("Cannot apply LB-IPAM events: open() has not been called");
-    let changes: IpamChanges = { services: [], pools: [] };
+    const changes: IpamChanges = { services: [], pools: [] };
+    // Stored as each call hands it out: a later delete in the same batch
+    // must find (and drop) it, not have it stored again after it.
     const add = (c: IpamChanges) => {
+      this.#record(c);
       changes.services.push(...c.services);
       changes.pools.push(...c.pools);
     };
@@ -129,7 +132,6 @@ export class FileModeLbIpam {
         }
       }
     }
-    this.#record(changes);
     if (changes.services.length > 0 || changes.pools.length > 0) this.#o.onChanges?.(changes);
     return changes;
   }

@@ -131,6 +131,23 @@ describe("FileModeLbIpam", () => {
     expect(readState().services).toEqual({});
   });
 
+  it("keeps no state of a pool or Service created and deleted in one batch (I12: a new Service with that name starts afresh)", async () => {
+    const { m } = await start();
+    m.apply([upsertPool(manifestPool("a", ["10.0.0.0/30"]))]);
+    m.apply([
+      upsertPool(manifestPool("b", ["10.0.1.0/30"])),
+      upsertSvc(svc("s1", { lbIP: "10.0.0.3" })),
+      { type: "delete", kind: "CiliumLoadBalancerIPPool", key: "b" },
+      { type: "delete", kind: "Service", key: "default/s1" },
+    ]);
+    await m.flush();
+    expect(Object.keys(readState().pools)).toEqual(["a"]);
+    expect(readState().services).toEqual({});
+    // Created again without a request: a fresh Service, not the old one's address.
+    m.apply([upsertSvc(svc("s1"))]);
+    expect(ipsOf(m, "default/s1")).toEqual(["10.0.0.0"]);
+  });
+
   it("retries a failed save in the background and logs it (the writer retries, I16)", async () => {
     let failures = 1;
     let writes = 0;
