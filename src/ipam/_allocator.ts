@@ -200,7 +200,7 @@ export class Allocator {
     // was adopted, and the hidden one is let go, as a restart would (the
     // state is the status, I12). Cilium keeps both allocated and shows one,
     // so the other is lost to everyone until the Service goes.
-    if (v.requested.length === 0 && rec.allocs.length > shown.length) {
+    if (v.requested.length === 0) {
       for (const a of [...rec.allocs]) {
         if (shown.some((i) => i.family === a.family && i.value === a.value)) continue;
         if (shown.some((i) => i.family === a.family)) this.release(rec, a);

@@ -187,8 +187,13 @@ describe("restart adoption (I12)", () => {
     ipam.upsertService(svc("t", { lbIP: "10.0.0.0" }));
     expect(state(ipam, D + "t")?.ips).toEqual(["10.0.0.0"]);
     // A status that lost the address and shows nothing else of its family gets it back.
+    // The same when the new status repeats an address (only adjacent repeats collapse).
+    const repeated = { ...svc("s"), status: { ...ipam.serviceStatus(D + "s"), loadBalancer: { ingress: ["10.0.0.6", "10.0.0.7", "10.0.0.6"].map((ip) => ({ ip })) } } };
+    ipam.upsertService(repeated);
+    expect(state(ipam, D + "s")?.ips).toEqual(["10.0.0.6", "10.0.0.7", "10.0.0.6"]);
+    expect(ipam.poolStatus("p")?.conditions?.find((c) => c.type === "cilium.io/IPsUsed")?.message).toBe("3");
     const emptied = { ...svc("s"), status: { ...ipam.serviceStatus(D + "s"), loadBalancer: {} } };
-    expect(ipam.upsertService(emptied).services[0]?.status.loadBalancer.ingress).toEqual([{ ip: "10.0.0.5" }]);
+    expect(ipam.upsertService(emptied).services[0]?.status.loadBalancer.ingress).toEqual([{ ip: "10.0.0.6" }, { ip: "10.0.0.7" }]);
   });
 
   it("serves a start-up first come, first served, as if the Services had come one by one (I11)", () => {
