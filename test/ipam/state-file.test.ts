@@ -89,6 +89,41 @@ describe("damaged state files are detected, never reset", () => {
     expect(await damaged(text)).toContain("unexpected content: state.services.x.loadBalancer.ingress");
   });
 
+  it("refuses every torn prefix of a file (a write cut short anywhere)", () => {
+    const good = encodeState(state);
+    for (let n = 0; n < good.length; n++) {
+      let got: unknown;
+      try {
+        got = decodeState(good.slice(0, n), file);
+      } catch (e) {
+        expect(e, `cut at ${n}`).toBeInstanceOf(StateFileError);
+        continue;
+      }
+      // Only the trailing newline may go: the content is then complete.
+      expect(good.slice(n).trim(), `cut at ${n} accepted`).toBe("");
+      expect(got).toEqual(state);
+    }
+  });
+
+  it("refuses every changed byte that changes what the file says (checksum, kind, version, shape)", () => {
+    const good = encodeState(state);
+    for (let n = 0; n < good.length; n++) {
+      for (const c of ["0", "7", "a", " ", "}", "\"", "x"]) {
+        if (good[n] === c) continue;
+        const bad = good.slice(0, n) + c + good.slice(n + 1);
+        let got: unknown;
+        try {
+          got = decodeState(bad, file);
+        } catch (e) {
+          expect(e, `${JSON.stringify(c)} at ${n}`).toBeInstanceOf(StateFileError);
+          continue;
+        }
+        // Accepted only when it says the same (a change in the layout, not in the content).
+        expect(got, `${JSON.stringify(c)} at ${n} accepted`).toEqual(state);
+      }
+    }
+  });
+
   it("says what to do about it", () => {
     expect(() => decodeState("", "/x/lbipam.json")).toThrow("restore the file or move it away");
   });
