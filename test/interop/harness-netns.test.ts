@@ -119,7 +119,12 @@ describe("cleanup", () => {
     child.kill("SIGTERM");
     await exited;
     expect(await netnsNames()).not.toContain(made.netns);
-    expect((await run("ip", ["link", "show", made.ifname], { allowFailure: true })).code).not.toBe(0);
+    // The kernel tears a deleted namespace's veth pair down asynchronously.
+    await waitFor(
+      async () => (await run("ip", ["link", "show", made.ifname], { allowFailure: true })).code,
+      (code) => code !== 0,
+      { what: `link ${made.ifname} to go`, timeoutMs: 3000 },
+    );
     await waitFor(() => !existsSync(`/proc/${made.pid}`), (gone) => gone, { what: `pid ${made.pid} to end`, timeoutMs: 3000 });
     expect(existsSync(made.dir)).toBe(false);
   });
