@@ -6,7 +6,7 @@ import { UsageError } from "../../src/cli/args.ts";
 
 describe("agentOptions()", () => {
   it("defaults: hostname, API on 127.0.0.1:9234, /var/lib/herald, datapath on, logfmt", () => {
-    const o = agentOptions(["--config-dir", "conf"]);
+    const o = agentOptions(["--config-dir", "conf"], {});
     expect(o).toMatchObject({
       configDir: "conf",
       nodeName: hostname().toLowerCase(),
@@ -24,7 +24,7 @@ describe("agentOptions()", () => {
       "--config-dir", "c", "--node-name", "worker-1", "--api", "[::1]:9000", "--no-datapath", "--state-dir", "/tmp/s",
       "--ip-families", "dual", "--v2-only", "--log-format", "json", "--no-service-endpoints-routable", "false",
       "--router-id-allocation-mode", "ip-pool", "--router-id-allocation-ip-pool", "10.255.0.0/24", "--node-labels", "rack=r1,zone=a",
-    ]);
+    ], {});
     expect(o).toMatchObject({
       nodeName: "worker-1",
       api: { host: "::1", port: 9000 },
@@ -49,7 +49,8 @@ describe("agentOptions()", () => {
     [["--config-dir", "c", "--node-labels", "rack"], "--node-labels must be key=value[,key=value]"],
     [["--config-dir", "c", "--frobnicate"], "unknown flag '--frobnicate'"],
   ])("agentOptions(%j) fails naming the flag", (argv, message) => {
-    expect(() => agentOptions(argv as string[])).toThrow(UsageError);
-    expect(() => agentOptions(argv as string[])).toThrow(message);
+    // An explicit, empty environment: in a pod KUBERNETES_SERVICE_HOST would select Kubernetes mode.
+    expect(() => agentOptions(argv as string[], {})).toThrow(UsageError);
+    expect(() => agentOptions(argv as string[], {})).toThrow(message);
   });
 });

@@ -3,7 +3,7 @@
  * collection (spec B5), namespace termination, CRD registration and
  * removal, discovery, custom-resource schemas and server-side printing.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { type ApiServerDouble, type KubeObject, startApiServer } from "../support/apiserver/mod.ts";
 import { request } from "../support/apiserver/testing.ts";
 import { pool, poolCRD, simpleCRD } from "./_fixtures.ts";
@@ -118,6 +118,13 @@ describe("deletion and garbage collection", () => {
   });
 
   it("deleting a namespace makes it Terminating, refuses new content, deletes its objects, then itself", async () => {
+    // A real namespace controller takes seconds; give this double enough time
+    // that the POST below always meets the Terminating namespace, even on a loaded machine.
+    const slow = await startApiServer({ gcDelayMs: 1000 });
+    const call = (method: string, path: string, options?: Parameters<typeof request>[3]) =>
+      request(slow.url, method, path, options);
+    const exists = async (path: string) => (await call("GET", path)).status === 200;
+    onTestFinished(() => slow.stop());
     await call("POST", "/api/v1/namespaces", { body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "doomed" } } });
     await call("POST", "/api/v1/namespaces/doomed/configmaps", { body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c" }, data: { a: "b" } } });
     const r = await call("DELETE", "/api/v1/namespaces/doomed");
@@ -125,7 +132,7 @@ describe("deletion and garbage collection", () => {
     const refused = await call("POST", "/api/v1/namespaces/doomed/configmaps", { body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "d" } } });
     expect(refused.status).toBe(403);
     expect(refused.body.message).toBe('configmaps "d" is forbidden: unable to create new content in namespace doomed because it is being terminated');
-    await api.settle();
+    await slow.settle();
     expect(await exists("/api/v1/namespaces/doomed")).toBe(false);
     expect(await exists("/api/v1/namespaces/doomed/configmaps/c")).toBe(false);
   });
