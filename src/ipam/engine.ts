@@ -247,7 +247,10 @@ export class LbIpam {
       const conditions = (before.conditions ?? []).filter((c) => c.type !== SERVICE_CONDITION && c.type !== SERVICE_INVALID);
       const after: ServiceStatus = { loadBalancer: {} };
       if (conditions.length > 0) after.conditions = conditions;
-      if (stableJson(after) !== stableJson(before)) {
+      // Also when the object does not show LB-IPAM's last write yet: that
+      // write may still land (Cilium patches from its own copy every time).
+      const text = stableJson(after);
+      if (text !== stableJson(before) || text !== rec.known) {
         this.#extra.push({ key, namespace: rec.view.namespace, name: rec.view.name, status: after });
       }
       return;

@@ -219,6 +219,18 @@ describe("IPAMRequestSatisfied reasons and messages (I9, §9.4)", () => {
 });
 
 describe("responsibility and dormancy (I1, I2, A3)", () => {
+  it("clears the status of a Service it stops serving even when the update predates its own write (I2)", () => {
+    // The class changes before the informer has shown LB-IPAM's write: the
+    // object still has no status, but the address write will land. Cilium
+    // patches the cleared status from its own copy in any case.
+    const { ipam } = engine();
+    ipam.upsertPool(pool("a", ["10.0.0.0/30"]));
+    expect(ipam.upsertService(svc("s1")).services[0].status.loadBalancer.ingress).toEqual([{ ip: "10.0.0.0" }]);
+    const out = ipam.upsertService(svc("s1", { cls: "example.com/lb" }));
+    expect(out.services.map((u) => [u.key, u.status])).toEqual([[D + "s1", { loadBalancer: {} }]]);
+  });
+
+
   it("waits for the first pool, releases Services it stops serving, and sleeps after the last pool", () => {
     const { ipam } = engine();
     const foreign = { type: "example.com/Ready", status: "True", reason: "Fine", message: "", lastTransitionTime: "2025-01-01T00:00:00Z" };
