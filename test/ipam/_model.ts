@@ -269,10 +269,10 @@ export function poolSelects(pool: MPool, svc: Service): boolean {
 }
 
 /** I1. */
-export function served(svc: Service): boolean {
+export function served(svc: Service, l2 = false): boolean {
   if (svc.spec.type !== "LoadBalancer") return false;
   const cls = svc.spec.loadBalancerClass;
-  return cls === undefined || cls === BGP;
+  return cls === undefined || cls === BGP || (l2 && cls === "io.cilium/l2-announcer");
 }
 
 function annotation(svc: Service, primary: string, alias: string): string {
