@@ -9,7 +9,7 @@
  * them in step with Kubernetes; this program only reads them, and writes the
  * two flow maps (ct, revnat).
  *
- * Layouts (see docs/readme-parts/datapath.md and src/datapath/layout.ts):
+ * Layouts (see the README ("Map layout") and src/datapath/layout.ts):
  * addresses are 16 bytes, IPv6 or IPv4-mapped IPv6 (::ffff:a.b.c.d), in
  * network byte order; ports are network byte order; slot numbers and counts
  * are host byte order.

@@ -18,7 +18,7 @@
  * a plain JSON array for that node. When herald runs as `cilium` or
  * `cilium-dbg` (a symlink), or with `HERALD_CILIUM_COMPAT=1` in its
  * environment, it answers exactly that (and prints cilium-dbg's agent-local
- * tables without `-o json`). See docs/readme-parts/agent.md.
+ * tables without `-o json`). See the README, "Status API and CLI".
  */
 import { basename } from "node:path";
 import process from "node:process";

@@ -1,6 +1,6 @@
 /**
  * Byte layouts of the datapath maps, shared with bpf/herald_lb.c (keep the
- * two in step; docs/readme-parts/datapath.md describes them for operators).
+ * two in step; the README ("Map layout") describes them for operators).
  *
  * One layout serves IPv4 and IPv6: an address is 16 bytes, IPv6 or the
  * IPv4-mapped form ::ffff:a.b.c.d, in network byte order. Ports are network

@@ -3,7 +3,7 @@
  * (LoadBalancer IP, external IP or cluster IP, port, protocol) to a range of
  * backend slots, kept in step with Services and EndpointSlices, and a tc
  * program (bpf/herald_lb.c) that DNATs to a backend and reverse-NATs the
- * reply. Map layouts: `layout.ts` and docs/readme-parts/datapath.md.
+ * reply. Map layouts: `layout.ts` and the README ("Map layout").
  *
  * @example
  * ```ts

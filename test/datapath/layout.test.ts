@@ -1,4 +1,4 @@
-/** The map layouts, byte for byte, as bpf/herald_lb.c and docs/readme-parts/datapath.md describe them. */
+/** The map layouts, byte for byte, as bpf/herald_lb.c and the README ("Map layout") describe them. */
 import { describe, expect, it } from "vitest";
 import {
   backendSortKey,

@@ -6,7 +6,7 @@
  *
  * Nothing here uses the engine's code except address parsing (src/net/ip.ts).
  * The model follows herald's documented semantics where they differ from
- * Cilium (docs/readme-parts/ipam.md): conflicts decided from the current
+ * Cilium (README, "LoadBalancer IPAM"): conflicts decided from the current
  * pools, last valid pool version in force, a reserved address stays reserved.
  */
 import { CiliumLoadBalancerIPPool } from "../../src/control/schemas/lb-ip-pool.ts";
