@@ -52,7 +52,8 @@ import { AgentMetrics } from "../api/metrics.ts";
 import type { AgentStatus, ManifestIssueView, PoolView, ServiceView } from "../api/schemas.ts";
 import { type ApiServer, serve } from "../api/serve.ts";
 import { Coalescer } from "./coalescer.ts";
-import { type KubeAgentOptions, KubeMode } from "./kube/mode.ts";
+// Type only: Kubernetes mode (and @kubernetes/client-node, ~70 MiB resident) is loaded by start() when asked for.
+import type { KubeAgentOptions, KubeMode } from "./kube/mode.ts";
 import { gatherHostFacts } from "./host-facts.ts";
 import { ManifestIssues } from "./manifest-issues.ts";
 import { Reconciler } from "./reconciler.ts";
@@ -133,9 +134,9 @@ function poolsFromStatus(kube: KubeMode): PoolView[] {
 export class Agent {
   readonly #o: AgentOptions;
   readonly #log: Logger;
-  readonly #issues: { apply(events: readonly SourceEvent[]): void; list(): ManifestIssueView[] };
-  /** Kubernetes mode, else null. */
-  readonly #kube: KubeMode | null;
+  #issues: { apply(events: readonly SourceEvent[]): void; list(): ManifestIssueView[] };
+  /** Kubernetes mode once start() has loaded it, else null. */
+  #kube: KubeMode | null = null;
   readonly metrics: AgentMetrics;
   #health: Health = "starting";
   readonly #startedAt = new Date();
@@ -166,8 +167,7 @@ export class Agent {
     if ((o.configDir === undefined) === (o.kube === undefined)) {
       throw new TypeError("Cannot create the agent: give exactly one of configDir (file mode) and kube (Kubernetes mode)");
     }
-    this.#kube = o.kube ? new KubeMode(o.kube, { nodeName: o.nodeName, control: o.control, logger: o.logger }) : null;
-    this.#issues = this.#kube?.issues ?? new ManifestIssues(o.logger.child({ subsys: "manifests" }));
+    this.#issues = new ManifestIssues(o.logger.child({ subsys: "manifests" }));
     this.metrics = new AgentMetrics({
       peers: () => this.#speaker?.peers() ?? [],
       pools: () => this.#engine()?.pools() ?? null,
@@ -216,7 +216,7 @@ export class Agent {
     return this.#ipam?.engine ?? this.#kube?.engine() ?? null;
   }
 
-  /** Kubernetes mode's parts (tests, benchmarks); null in file mode. */
+  /** Kubernetes mode's parts (tests, benchmarks); null in file mode and before start(). */
   get kube(): KubeMode | null {
     return this.#kube;
   }
@@ -229,6 +229,12 @@ export class Agent {
 
   async #start(): Promise<void> {
     const o = this.#o;
+    if (o.kube) {
+      // File mode never loads the Kubernetes client: most of an idle agent's memory otherwise.
+      const { KubeMode } = await import("./kube/mode.ts");
+      this.#kube = new KubeMode(o.kube, { nodeName: o.nodeName, control: o.control, logger: o.logger });
+      this.#issues = this.#kube.issues;
+    }
     const kube = this.#kube;
     this.#log.info("Starting herald agent", { node: o.nodeName, ...(kube ? kube.describe() : { config_dir: o.configDir }), version: VERSION });
     if (o.configDir !== undefined) {

@@ -107,7 +107,9 @@ export class ResourceFlow {
     if (!svc) return undefined;
     const st = this.#lb.get(key);
     if (!st) return svc;
-    return { ...svc, status: { ...svc.status, loadBalancer: st.loadBalancer, conditions: st.conditions } as Service["status"] };
+    // A literal (Service has exactly these fields; a spread gave every copy a hidden class of its own,
+    // ~250 bytes each), with LB-IPAM's status object itself (the same two fields; never changed once handed out).
+    return { apiVersion: svc.apiVersion, kind: svc.kind, metadata: svc.metadata, spec: svc.spec, status: st as Service["status"] };
   }
 
   /** Services with the status in force (API, datapath). */

@@ -223,7 +223,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   try {
     agent = new Agent({ ...o, logger });
   } catch (err) {
-    // A kubeconfig that cannot be read, or no in-cluster service account.
+    // Options that contradict each other (a kubeconfig that cannot be read fails in start()).
     console.error(`herald agent: ${(err as Error).message}`);
     return 1;
   }

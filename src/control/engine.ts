@@ -11,8 +11,8 @@
  */
 import { parsePrefix } from "../net/ip.ts";
 import { mergeAttributes, type RouteAttributes, withOrigin } from "./attributes.ts";
-import { sameOnWire, TableState } from "./route-table.ts";
-import type { Contribution, RouteGroup } from "./groups.ts";
+import { type Keyed, sameOnWire, TableState } from "./route-table.ts";
+import type { RouteGroup, ServiceRule } from "./groups.ts";
 import { buildModel, type Model } from "./model.ts";
 import type { InstanceModel } from "./peers.ts";
 import { missingOwnFamily, unicastFamilies } from "./peers.ts";
@@ -73,10 +73,14 @@ const KIND_FIELD: Record<ResourceKind, [keyof Resources, boolean]> = {
 const objectKey = (kind: ResourceKind, name: string, namespace: string | undefined) =>
   KIND_FIELD[kind][1] ? `${namespace ?? "default"}/${name}` : name;
 
-interface ServiceEntry {
+/**
+ * One route a Service contributes: also its contribution to the table, under
+ * its own key (`svc:<namespace>/<name>`), so a Service route costs one object
+ * here, not three (entry, contribution, table row).
+ */
+interface ServiceEntry extends Keyed {
   readonly table: TableState;
   readonly prefix: string;
-  readonly contribution: Contribution;
 }
 
 interface Hit {
@@ -84,7 +88,16 @@ interface Hit {
   readonly prefix: string;
   readonly type: ServiceAddressType;
   attrs: RouteAttributes;
-  readonly names: string[];
+  /** Shared by every route of one rule until a second advertisement joins (then a copy). */
+  names: readonly string[];
+}
+
+/** `[rule.advertisement]`, one frozen array per rule: ten thousand Services share it. */
+const ADVERTISEMENT_LISTS = new WeakMap<ServiceRule, readonly string[]>();
+function advertisementList(rule: ServiceRule): readonly string[] {
+  let list = ADVERTISEMENT_LISTS.get(rule);
+  if (!list) ADVERTISEMENT_LISTS.set(rule, list = Object.freeze([rule.advertisement]));
+  return list;
 }
 
 const NOTHING: { entries: ServiceEntry[]; issues: ControlIssue[] } = Object.freeze({ entries: [], issues: [] });
@@ -236,7 +249,7 @@ export class ControlEngine {
     this.#serviceIssues = new Map();
     for (const [key, svc] of this.#objects.get("services")! as Map<string, Service>) {
       const { entries, issues } = this.#serviceContributions(key, svc);
-      for (const e of entries) e.table.set(e.prefix, `svc:${key}`, e.contribution);
+      for (const e of entries) e.table.set(e.prefix, e.who, e);
       if (entries.length) this.#serviceEntries.set(key, entries);
       if (issues.length) this.#serviceIssues.set(key, issues);
     }
@@ -304,16 +317,17 @@ export class ControlEngine {
             if (type === "LoadBalancerIP" && m.options.legacyOriginAttribute) attrs = withOrigin(attrs, "incomplete");
             if (group.servicePrefixAttributes) attrs = group.servicePrefixAttributes(parsePrefix(prefix)!, attrs);
             const same = hits.find((h) => h.table === table && h.prefix === prefix && h.type === type);
-            if (!same) hits.push({ table, prefix, type, attrs, names: [rule.advertisement] });
+            if (!same) hits.push({ table, prefix, type, attrs, names: advertisementList(rule) });
             else {
               same.attrs = mergeAttributes(same.attrs, attrs); // E19: same match, merged
-              if (!same.names.includes(rule.advertisement)) same.names.push(rule.advertisement);
+              if (!same.names.includes(rule.advertisement)) same.names = [...same.names, rule.advertisement];
             }
           }
         }
       }
     }
     // Group the hits of one (table, prefix) into one contribution, sources by address type.
+    const who = `svc:${key}`;
     const entries: ServiceEntry[] = [];
     const done = new Array<boolean>(hits.length).fill(false);
     for (let i = 0; i < hits.length; i++) {
@@ -328,21 +342,19 @@ export class ControlEngine {
       }
       if (group.length > 1) group.sort((a, b) => a.type < b.type ? -1 : 1);
       let merged: RouteAttributes | null = null;
-      const sources: RouteSource[] = [];
-      for (const h of group) {
-        merged = merged === null ? h.attrs : mergeAttributes(merged, h.attrs);
-        sources.push({
-          kind: "Service",
-          name,
-          namespace: ns,
-          addressType: h.type,
-          advertisements: h.names.length > 1 ? h.names.sort() : h.names,
-          attributes: h.attrs,
-        });
-      }
-      entries.push({ table, prefix, contribution: { attributes: merged!, sources } });
+      for (const h of group) merged = merged === null ? h.attrs : mergeAttributes(merged, h.attrs);
+      // map() sizes the array exactly; a push()ed one keeps room for 17 (these live as long as the Service).
+      const sources: RouteSource[] = group.map((h) => ({
+        kind: "Service",
+        name,
+        namespace: ns,
+        addressType: h.type,
+        advertisements: h.names.length > 1 ? [...h.names].sort() : h.names,
+        attributes: h.attrs,
+      }));
+      entries.push({ table, prefix, who, attributes: merged!, sources });
     }
-    return { entries, issues: issues ?? [] };
+    return { entries: entries.slice(), issues: issues ?? [] };
   }
 
   #updateService(key: string): RouteChange[] {
@@ -351,7 +363,7 @@ export class ControlEngine {
     const { entries, issues } = svc ? this.#serviceContributions(key, svc) : { entries: [], issues: [] };
     const who = `svc:${key}`;
     for (const e of old) e.table.remove(e.prefix, who);
-    for (const e of entries) e.table.set(e.prefix, who, e.contribution);
+    for (const e of entries) e.table.set(e.prefix, who, e);
     if (entries.length) this.#serviceEntries.set(key, entries);
     else this.#serviceEntries.delete(key);
     const hadIssues = this.#serviceIssues.has(key);

@@ -2,13 +2,25 @@
  * One route table of a (group, family): the contributions per prefix and
  * the merged routes, with the prefixes touched since the last flush, so an
  * incremental change rebuilds only those routes.
+ *
+ * Memory: a prefix with one contributor (nearly all Service routes) is
+ * stored as that contribution itself when it carries its contributor key
+ * (`Keyed`, as the engine's Service entries do), not in a wrapper object.
  */
 import { mergeAttributes, type RouteAttributes } from "./attributes.ts";
 import type { Contribution } from "./groups.ts";
 import type { Route, RouteFamily, RouteSource } from "./types.ts";
 
+/** A contribution that names its contributor. */
+export interface Keyed extends Contribution {
+  readonly who: string;
+}
+
 /** A prefix's contributors: one (the common case, no Map) or several. */
-type Row = { readonly who: string; readonly c: Contribution } | Map<string, Contribution>;
+type Row = Keyed | Map<string, Contribution>;
+
+const keyed = (who: string, c: Contribution): Keyed =>
+  (c as Partial<Keyed>).who === who ? c as Keyed : { who, attributes: c.attributes, sources: c.sources };
 
 /** One (group, family) table: contributions per prefix, and the merged routes. */
 export class TableState {
@@ -22,11 +34,11 @@ export class TableState {
   set(prefix: string, who: string, c: Contribution): void {
     const row = this.#contributors.get(prefix);
     if (row === undefined || (!(row instanceof Map) && row.who === who)) {
-      this.#contributors.set(prefix, { who, c });
+      this.#contributors.set(prefix, keyed(who, c));
     } else if (row instanceof Map) {
       row.set(who, c);
     } else {
-      this.#contributors.set(prefix, new Map([[row.who, row.c], [who, c]]));
+      this.#contributors.set(prefix, new Map<string, Contribution>([[row.who, row], [who, c]]));
     }
     this.#dirty?.push(prefix);
   }
@@ -41,7 +53,7 @@ export class TableState {
       if (!row.delete(who)) return;
       if (row.size === 1) {
         const [only] = row;
-        this.#contributors.set(prefix, { who: only[0], c: only[1] });
+        this.#contributors.set(prefix, keyed(only[0], only[1]));
       }
     }
     this.#dirty?.push(prefix);
@@ -88,7 +100,7 @@ const routeOf = (prefix: string, family: RouteFamily, a: RouteAttributes, source
  * arrival order.
  */
 function buildRoute(prefix: string, family: RouteFamily, row: Row): Route {
-  if (!(row instanceof Map)) return routeOf(prefix, family, row.c.attributes, row.c.sources);
+  if (!(row instanceof Map)) return routeOf(prefix, family, row.attributes, row.sources);
   const keys = [...row.keys()].sort();
   let attrs: RouteAttributes | null = null;
   const sources: RouteSource[] = [];
