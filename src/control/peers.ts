@@ -65,14 +65,14 @@ export function chooseRouterID(
 ): RouterIDChoice {
   if (explicit) return { ok: true, routerID: explicit.value, source: explicit.source, detail: explicit.detail };
   if (ctx.options.routerIDAllocationMode === "ip-pool") {
-    return { ok: false, reason: "router ID is missing: ip-pool mode needs one in the NodeConfig (C4, B9)" };
+    return { ok: false, reason: "router ID is missing: ip-pool mode needs one in the NodeConfig (B9)" };
   }
   if (ctx.nodeIPv4) return { ok: true, routerID: ctx.nodeIPv4.address, source: "node-address", detail: ctx.nodeIPv4.detail };
   const v4 = hostIPv4(ctx.host);
   if (v4.ok) return { ok: true, routerID: v4.value, source: "host-address", detail: v4.detail };
   const mac = routerIDFromMAC(ctx.host, ctx.options.routerIDInterface);
   if (mac.ok) return { ok: true, routerID: mac.value, source: "interface-mac", detail: mac.detail };
-  return { ok: false, reason: `Cannot choose a router ID: the node has no IPv4 address and ${mac.reason} (C4)` };
+  return { ok: false, reason: `Cannot choose a router ID: the node has no IPv4 address and ${mac.reason}` };
 }
 
 /** D9: the TCP-MD5 password, or an instance error. */
