@@ -5,11 +5,13 @@
  * tree, an empty DENO_DIR (so nothing can come from a package cache).
  */
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readProgramObject } from "../../src/datapath/program.ts";
+import { generateCRDs } from "../../scripts/gen-crds.ts";
+import { startApiServer } from "../support/apiserver/mod.ts";
 import { build, type Built, DENO, ok, ROOT, run, tempDir } from "./support.ts";
 
 const cleanup: Array<() => void> = [];
@@ -162,6 +164,41 @@ describe("herald agent from the bundle", () => {
       status = await fetch(`http://127.0.0.1:${port}/healthz`).then(async (r) => (await r.body?.cancel(), r.status), () => 0);
       if (status !== 200) await new Promise((r) => setTimeout(r, 50));
     }
+    process.kill(child.pid!, "SIGTERM");
+    expect(await exited).toBe(0);
+  }, 60_000);
+});
+
+describe("herald agent from the bundle, Kubernetes mode", () => {
+  // Kubernetes mode (and @kubernetes/client-node) is loaded only when asked for: the bundle must carry it all the same.
+  it("leads, allocates a Service's LoadBalancer IP through the API server double, and stops on SIGTERM", async () => {
+    const api = await startApiServer();
+    cleanup.push(() => void api.stop());
+    for (const crd of generateCRDs()) api.put(crd);
+    api.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: "herald" } });
+    api.put({ apiVersion: "v1", kind: "Node", metadata: { name: "ship-kube" }, status: { addresses: [{ type: "InternalIP", address: "127.0.0.1" }] } });
+    api.put({ apiVersion: "cilium.io/v2", kind: "CiliumLoadBalancerIPPool", metadata: { name: "pool" }, spec: { blocks: [{ cidr: "198.51.100.0/30" }] } });
+    api.put({ apiVersion: "v1", kind: "Service", metadata: { name: "web", namespace: "default" }, spec: { type: "LoadBalancer", ports: [{ port: 80, protocol: "TCP" }] } });
+    const kubeconfig = join(tempDir("bundle-kube", cleanup), "kubeconfig");
+    writeFileSync(kubeconfig, api.kubeconfig());
+    const port = await freePort();
+    const child = spawn(join(shipped, "bin/herald"), [
+      "agent", "--kubeconfig", kubeconfig, "--node-name", "ship-kube", "--no-datapath", "--api", `127.0.0.1:${port}`,
+      "--lease-namespace", "herald", "--leader-election-retry-period", "200ms",
+    ], { cwd: shipped, env, stdio: ["ignore", "pipe", "pipe"] });
+    cleanup.push(() => void (child.exitCode === null && child.signalCode === null && child.kill("SIGKILL")));
+    let log = "";
+    child.stdout.on("data", (d) => (log += d));
+    child.stderr.on("data", (d) => (log += d));
+    const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
+    const deadline = Date.now() + 30_000;
+    const ingress = () => (api.get("v1", "Service", "web", "default") as { status?: { loadBalancer?: { ingress?: Array<{ ip: string }> } } }).status?.loadBalancer?.ingress;
+    while (!ingress()?.length) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`herald agent did not allocate in Kubernetes mode:\n${log}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(ingress()).toEqual([{ ip: "198.51.100.0" }]);
+    expect(api.find("coordination.k8s.io/v1", "Lease", "herald-operator", "herald")).toBeDefined();
     process.kill(child.pid!, "SIGTERM");
     expect(await exited).toBe(0);
   }, 60_000);
