@@ -24,7 +24,7 @@ import { formatDuration, tabwrite } from "./tabwriter.ts";
 const goLess = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Peers sorted by local AS, then peer address as a string (the well-defined part of Cilium's sort). */
-function sortPeers(peers: readonly BgpPeer[]): BgpPeer[] {
+export function sortPeers(peers: readonly BgpPeer[]): BgpPeer[] {
   return [...peers].sort((a, b) => (a["local-asn"] ?? 0) - (b["local-asn"] ?? 0) || goLess(a["peer-address"] ?? "", b["peer-address"] ?? ""));
 }
 

@@ -2,7 +2,8 @@
  * `herald bgp …`: the agent's BGP state from its API, printed as the Cilium
  * CLIs print it (tables in bgp-format.ts).
  *
- * - `bgp peers|neighbors [-o json]` — `cilium bgp peers`.
+ * - `bgp peers|neighbors [-c] [-o json]` — `cilium bgp peers`; `-c` (`--capabilities`,
+ *   `--caps`) prints each peer's capabilities instead (bgp-caps.ts); `-o json` ignores it.
  * - `bgp routes [available|advertised] [AFI] [SAFI] [vrouter ASN] [peer|neighbor IP] [--peer IP] [-o json]`
  *   — `cilium bgp routes`, with its defaulting notes and exact errors.
  * - `bgp route-policies [vrouter ASN] [-o json]` — `cilium-dbg bgp route-policies`.
@@ -33,10 +34,13 @@ import {
   formatRoutesSummary,
   validateRouteArgs,
 } from "./bgp-format.ts";
+import { formatNodeCapabilities, formatPeersCapabilities } from "./bgp-caps.ts";
+import { tabwrite } from "./tabwriter.ts";
 
 export const BGP_USAGE = `Usage: herald bgp <command> [flags]
 
-  peers [-o json]                                  BGP peers of the node (alias: neighbors)
+  peers [-c] [-o json]                             BGP peers of the node (alias: neighbors)
+                                                   -c, --capabilities: each peer's capabilities
   routes [available|advertised] [ipv4|ipv6] [unicast] [vrouter ASN] [peer IP] [-o json]
                                                    advertised (Adj-RIB-Out) or available (loc-rib) routes
   route-policies [vrouter ASN] [-o json]           export/import policies as Cilium names them
@@ -104,7 +108,11 @@ export interface Io {
 const stdio: Io = { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t) };
 
 export async function bgpPeersCommand(argv: string[], io: Io = stdio, compat = ciliumCompat()): Promise<number> {
-  const { values, positionals } = parseFlags(argv, COMMON, true);
+  const { values, positionals } = parseFlags(argv, {
+    ...COMMON,
+    capabilities: { type: "boolean", short: "c" },
+    caps: { type: "boolean" }, // cilium-dbg's spelling
+  }, true);
   if (values.help) throw new UsageError(BGP_USAGE);
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}": bgp peers takes flags only`);
   const output = outputFlag(values.output);
@@ -114,6 +122,13 @@ export async function bgpPeersCommand(argv: string[], io: Io = stdio, compat = c
   } catch (err) {
     io.err(`Unable to get peering status: ${(err as Error).message}\n`);
     return 1;
+  }
+  // -o json is the same with or without -c: both CLIs check the output format first.
+  if ((values.capabilities || values.caps) && output !== "json") {
+    const warn = (message: string) => io.err(`${message}\n`);
+    // cilium-dbg writes the same lines through its tabwriter (spec §4): leading tabs become padded empty cells.
+    io.out(compat ? tabwrite(formatNodeCapabilities(answer.body, warn)) : formatPeersCapabilities({ [answer.node]: answer.body }, warn));
+    return 0;
   }
   if (compat) io.out(output === "json" ? JSON.stringify(answer.body, null, 2) + "\n" : formatAgentPeers(answer.body));
   else io.out(output === "json" ? JSON.stringify({ [answer.node]: answer.body }, null, 1) + "\n" : formatPeersSummary({ [answer.node]: answer.body }));
