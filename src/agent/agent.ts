@@ -48,7 +48,7 @@ import type { CiliumLoadBalancerIPPool } from "../control/schemas/lb-ip-pool.ts"
 import { VERSION } from "../version.ts";
 import { type AgentView, createApi } from "../api/app.ts";
 import { bgpRoutePolicies } from "../api/convert.ts";
-import { AgentMetrics } from "../api/metrics.ts";
+import { AgentMetrics, type MetricsLabelSet } from "../api/metrics.ts";
 import type { AgentStatus, ManifestIssueView, PoolView, ServiceView } from "../api/schemas.ts";
 import { type ApiServer, serve } from "../api/serve.ts";
 import { Coalescer } from "./coalescer.ts";
@@ -91,6 +91,8 @@ export interface AgentOptions {
   idleHoldSeconds?: number;
   /** Registers prom-client's process metrics (default true). */
   processMetrics?: boolean;
+  /** BGP metric labels: "baseline" (≈1.20, default) or "v1" (≤1.18's `vrouter` set, spec cli §7.1). */
+  metricsLabelSet?: MetricsLabelSet;
 }
 
 type Health = "starting" | "ok" | "stopping";
@@ -172,7 +174,10 @@ export class Agent {
       peers: () => this.#speaker?.peers() ?? [],
       pools: () => this.#engine()?.pools() ?? null,
       services: () => this.#engine()?.services() ?? null,
-    }, { processMetrics: o.processMetrics });
+      localAsn: (instance) =>
+        this.#state()?.instances.find((i) => i.name === instance)?.localASN ??
+          this.#speaker?.peers().find((p) => p.instance === instance)?.localAsn,
+    }, { processMetrics: o.processMetrics, labelSet: o.metricsLabelSet });
     this.view = this.#makeView();
   }
 
@@ -312,8 +317,8 @@ export class Agent {
       logger: this.#log,
       listenAddress: o.bgpListenAddress,
       restarting: this.#restarted,
-      onError: (instance) => this.metrics.reconcileErrors.inc({ instance_name: instance }),
-      onDuration: (instance, seconds) => this.metrics.reconcileDuration.observe({ instance_name: instance }, seconds),
+      onError: (instance) => this.metrics.reconcileError(instance),
+      onDuration: (instance, seconds) => this.metrics.reconcileRun(instance, seconds),
     });
     if (this.#restarted) this.#log.info("Restarting: graceful-restart peers may hold this node's routes; OPENs carry the R bit until each session is up");
 

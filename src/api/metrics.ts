@@ -8,6 +8,11 @@
  *   from the speaker's snapshot (route gauges only while established, as the
  *   baseline collector); `_reconcile_errors_total` and
  *   `_reconcile_run_duration_seconds` (default buckets) per `instance_name`.
+ * - The same BGP metrics with Cilium ≤1.18's label set (`pkg/bgpv1/metrics`,
+ *   §7.1 "Earlier label sets"), for dashboards written against it, when the
+ *   label set is `v1`: session_state `vrouter`, `neighbor`; route gauges
+ *   `vrouter`, `neighbor`, `afi`, `safi`, emitted whatever the session state;
+ *   reconcile metrics `vrouter`; `vrouter` is the instance's local ASN.
  * - Operator LB-IPAM (§7.2): `cilium_operator_lbipam_*` computed at scrape
  *   time from the allocator, plus the operator's BGP reconcile metrics for
  *   herald's own NodeConfig derivation.
@@ -21,12 +26,18 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom
 import type { PeerStatus } from "../bgp/status.ts";
 import type { PoolSummary, ServiceSummary } from "../ipam/mod.ts";
 
+/** Which label names the agent's BGP metrics carry (spec cli §7.1). */
+export const METRICS_LABEL_SETS = ["baseline", "v1"] as const;
+export type MetricsLabelSet = typeof METRICS_LABEL_SETS[number];
+
 export interface MetricsSources {
   /** The speaker's peers now (one entry per instance and peer). */
   peers(): readonly PeerStatus[];
   /** LB-IPAM now; null while it has not started. */
   pools(): readonly PoolSummary[] | null;
   services(): readonly ServiceSummary[] | null;
+  /** An instance's local ASN (the `v1` label set's `vrouter`); undefined when unknown. */
+  localAsn?(instance: string): number | undefined;
 }
 
 /** "ip:port", IPv6 bracketed (Go's netip.AddrPort). */
@@ -36,21 +47,32 @@ export function addrPort(address: string, port: number): string {
 
 export class AgentMetrics {
   readonly registry = new Registry();
-  readonly reconcileErrors: Counter<"instance_name">;
-  readonly reconcileDuration: Histogram<"instance_name">;
+  readonly labelSet: MetricsLabelSet;
+  readonly reconcileErrors: Counter<string>;
+  readonly reconcileDuration: Histogram<string>;
   readonly operatorReconcileErrors: Counter<"resource_kind" | "resource_name">;
   readonly operatorReconcileDuration: Histogram<string>;
 
-  constructor(sources: MetricsSources, o: { processMetrics?: boolean } = {}) {
+  readonly #sources: MetricsSources;
+  /** Last known local ASN per instance: a removed instance's errors still get its `vrouter`. */
+  readonly #asns = new Map<string, number>();
+
+  constructor(sources: MetricsSources, o: { processMetrics?: boolean; labelSet?: MetricsLabelSet } = {}) {
     const registers = [this.registry];
-    const peerLabels = ["instance_name", "local_asn", "neighbor", "neighbor_asn"] as const;
-    const routeLabels = [...peerLabels, "afi", "safi"] as const;
-    const base = (p: PeerStatus) => ({
-      instance_name: p.instance,
-      local_asn: String(p.localAsn),
-      neighbor: addrPort(p.peerAddress, p.peerPort),
-      neighbor_asn: String(p.peerAsn),
-    });
+    this.#sources = sources;
+    this.labelSet = o.labelSet ?? "baseline";
+    const v1 = this.labelSet === "v1";
+    // v1: Cilium ≤1.18 keyed routers by local ASN, so (vrouter, neighbor) was unique there;
+    // two herald instances with one ASN peering with one neighbour share a series (the last wins).
+    const peerLabels = v1 ? ["vrouter", "neighbor"] : ["instance_name", "local_asn", "neighbor", "neighbor_asn"];
+    const routeLabels = [...peerLabels, "afi", "safi"];
+    const base = (p: PeerStatus): Record<string, string> =>
+      v1 ? { vrouter: String(p.localAsn), neighbor: addrPort(p.peerAddress, p.peerPort) } : {
+        instance_name: p.instance,
+        local_asn: String(p.localAsn),
+        neighbor: addrPort(p.peerAddress, p.peerPort),
+        neighbor_asn: String(p.peerAsn),
+      };
     new Gauge({
       name: "cilium_bgp_control_plane_session_state",
       help: "Current state of the BGP session with the peer, Up = 1 or Down = 0",
@@ -70,7 +92,8 @@ export class AgentMetrics {
         collect() {
           this.reset();
           for (const p of sources.peers()) {
-            if (p.state !== "established") continue;
+            // The baseline collector reports routes of established sessions only; ≤1.18 of every peer.
+            if (!v1 && p.state !== "established") continue;
             for (const f of p.families) this.set({ ...base(p), afi: f.afi, safi: f.safi }, pick(f));
           }
         },
@@ -80,13 +103,13 @@ export class AgentMetrics {
     this.reconcileErrors = new Counter({
       name: "cilium_bgp_control_plane_reconcile_errors_total",
       help: "The number of errors during reconciliation of BGP configuration",
-      labelNames: ["instance_name"],
+      labelNames: [v1 ? "vrouter" : "instance_name"],
       registers,
     });
     this.reconcileDuration = new Histogram({
       name: "cilium_bgp_control_plane_reconcile_run_duration_seconds",
       help: "The duration of BGP reconciliation runs",
-      labelNames: ["instance_name"],
+      labelNames: [v1 ? "vrouter" : "instance_name"],
       registers,
     });
     this.operatorReconcileErrors = new Counter({
@@ -146,6 +169,24 @@ export class AgentMetrics {
         // A runtime without one of the process probes: the BGP metrics still work.
       }
     }
+  }
+
+  /** One failing reconcile step of `instance` (reconcile_errors_total). */
+  reconcileError(instance: string): void {
+    this.reconcileErrors.inc(this.#reconcileLabels(instance));
+  }
+
+  /** One reconcile run of `instance` took `seconds` (reconcile_run_duration_seconds). */
+  reconcileRun(instance: string, seconds: number): void {
+    this.reconcileDuration.observe(this.#reconcileLabels(instance), seconds);
+  }
+
+  #reconcileLabels(instance: string): Record<string, string> {
+    if (this.labelSet === "baseline") return { instance_name: instance };
+    const asn = this.#sources.localAsn?.(instance);
+    if (asn !== undefined) this.#asns.set(instance, asn);
+    // An instance never seen with an ASN (none configured): an empty vrouter rather than a lost count.
+    return { vrouter: String(this.#asns.get(instance) ?? "") };
   }
 
   /** The exposition text and its content type. */

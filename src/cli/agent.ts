@@ -19,6 +19,7 @@ import type { ControlOptions } from "../control/types.ts";
 import { canonicalIP } from "../net/ip.ts";
 import { createLogger, type LogFormat, type LogLevel } from "../log.ts";
 import { hostPortFlag, parseFlags, UsageError } from "./args.ts";
+import { METRICS_LABEL_SETS } from "../api/metrics.ts";
 import type { KubeAgentOptions } from "../agent/kube/mode.ts";
 
 export const AGENT_USAGE = `Usage: herald agent --config-dir DIR [flags]
@@ -36,6 +37,9 @@ export const AGENT_USAGE = `Usage: herald agent --config-dir DIR [flags]
   --no-datapath                 run BGP and LB-IPAM without the eBPF datapath
   --log-format logfmt|json      (default logfmt)
   --log-level debug|info|warn|error
+  --metrics-label-set baseline|v1
+                                BGP metric labels: baseline (instance_name, local_asn, neighbor, neighbor_asn;
+                                default) or v1 (Cilium <= 1.18: vrouter = local ASN, neighbor; routes of every peer)
   --bgp-listen-address ADDR     where instances with localPort listen (default 0.0.0.0)
   --ip-families ipv4|ipv6|dual  cluster IP families (default: from the node's addresses)
   --v2-only                     ignore CiliumBGPPeeringPolicy (Cilium ≥ 1.19 behaviour)
@@ -111,6 +115,7 @@ export function agentOptions(
     "no-datapath": { type: "boolean" },
     "log-format": { type: "string" },
     "log-level": { type: "string" },
+    "metrics-label-set": { type: "string" },
     "bgp-listen-address": { type: "string" },
     "ip-families": { type: "string" },
     "v2-only": { type: "boolean" },
@@ -213,6 +218,7 @@ export function agentOptions(
     bgpListenAddress: listen === undefined ? undefined : canonicalIP(listen)!,
     logFormat: oneOf("log-format", values["log-format"], ["logfmt", "json"] as const) ?? "logfmt",
     logLevel: oneOf("log-level", values["log-level"], ["debug", "info", "warn", "error"] as const) ?? "info",
+    metricsLabelSet: oneOf("metrics-label-set", values["metrics-label-set"], METRICS_LABEL_SETS) ?? "baseline",
   };
 }
 
