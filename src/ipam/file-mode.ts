@@ -9,7 +9,9 @@
  * first-seen time as creationTimestamp when the manifest has none, so pool
  * age (I5, I7) survives restarts too.
  *
- * Saves are coalesced: many changes within `saveDelayMs` make one write.
+ * Saves are coalesced: many changes within `saveDelayMs` make one write,
+ * and a write holds only the entries changed since the last one (a journal
+ * line; state-store.ts rewrites the whole snapshot only now and then).
  *
  * @example
  * ```ts
@@ -28,8 +30,10 @@ import type { SourceEvent } from "../source/types.ts";
 import { formatTime } from "./conditions.ts";
 import { LbIpam } from "./engine.ts";
 import type { IpamChanges, LbIpamOptions, ServiceStatus } from "./engine.ts";
-import { emptyState, loadState, saveState, STATE_FILE } from "./state-file.ts";
+import { emptyState, STATE_FILE } from "./state-file.ts";
 import type { LbIpamState } from "./state-file.ts";
+import type { JournalChanges } from "./state-journal.ts";
+import { type SnapshotWriter, StateStore } from "./state-store.ts";
 
 export const POOL_KIND = "CiliumLoadBalancerIPPool";
 export const SERVICE_KIND = "Service";
@@ -42,8 +46,8 @@ export interface FileModeOptions extends Omit<LbIpamOptions, "now"> {
   saveDelayMs?: number;
   /** Called with every non-empty change set (API snapshots, metrics). */
   onChanges?: (changes: IpamChanges) => void;
-  /** How a state is written; saveState unless a test counts the writes. */
-  write?: (dir: string, state: LbIpamState) => Promise<void>;
+  /** How a whole state (a snapshot) is written; saveState unless a test counts the writes. */
+  write?: SnapshotWriter;
 }
 
 export class FileModeLbIpam {
@@ -51,7 +55,11 @@ export class FileModeLbIpam {
   readonly #now: () => Date;
   readonly #log: Logger;
   readonly engine: LbIpam;
+  readonly #store: StateStore;
   #state: LbIpamState = emptyState();
+  /** Entries changed since the last save began: what the next save writes. */
+  #changedServices = new Set<string>();
+  #changedPools = new Set<string>();
   #opened = false;
   #initial = true;
   #dirty = false;
@@ -64,18 +72,27 @@ export class FileModeLbIpam {
     this.#now = options.now ?? (() => new Date());
     this.#log = (options.logger ?? silentLogger).child({ subsys: "lbipam" });
     this.engine = new LbIpam({ ...options, now: this.#now });
+    this.#store = new StateStore(options.stateDir, options.write);
   }
 
   /** Reads the state file. Throws StateFileError if it is damaged; a missing file is a first start. */
   async open(): Promise<void> {
-    const loaded = await loadState(this.#o.stateDir);
-    this.#state = loaded ?? emptyState();
+    const { state, fresh, journal } = await this.#store.open();
+    this.#state = state;
     this.#opened = true;
+    if (journal && journal.tornBytes > 0) {
+      // A save cut short by a crash: it never completed, so nothing it held was relied on after a restart.
+      this.#log.warn("Dropped the torn last line of the LB-IPAM journal (a save cut short)", {
+        file: `${this.#o.stateDir}/lbipam.journal`,
+        bytes: journal.tornBytes,
+      });
+    }
     this.#log.info("LB-IPAM state loaded", {
       file: `${this.#o.stateDir}/${STATE_FILE}`,
       services: Object.keys(this.#state.services).length,
       pools: Object.keys(this.#state.pools).length,
-      fresh: loaded === null,
+      journal_records: journal?.records ?? 0,
+      fresh,
     });
   }
 
@@ -159,6 +176,7 @@ export class FileModeLbIpam {
     if (stored === undefined) {
       stored = { firstSeen: p.metadata.creationTimestamp ?? formatTime(this.#now()), status: {} };
       this.#state.pools[name] = stored;
+      this.#changedPools.add(name);
       this.#markDirty();
     }
     return {
@@ -177,6 +195,7 @@ export class FileModeLbIpam {
   #forgetService(key: string): void {
     if (key in this.#state.services) {
       delete this.#state.services[key];
+      this.#changedServices.add(key);
       this.#markDirty();
     }
   }
@@ -184,6 +203,7 @@ export class FileModeLbIpam {
   #forgetPool(name: string): void {
     if (name in this.#state.pools) {
       delete this.#state.pools[name];
+      this.#changedPools.add(name);
       this.#markDirty();
     }
   }
@@ -192,12 +212,15 @@ export class FileModeLbIpam {
     for (const u of changes.services) {
       if (isEmpty(u.status)) delete this.#state.services[u.key];
       else this.#state.services[u.key] = structuredClone(u.status) as LbIpamState["services"][string];
+      this.#changedServices.add(u.key);
       this.#markDirty();
     }
     for (const u of changes.pools) {
       // A pool known only from an invalid document is first seen now.
       const stored = this.#state.pools[u.name] ??= { firstSeen: formatTime(this.#now()), status: {} };
-      stored.status = structuredClone(u.status) as LbIpamState["pools"][string]["status"];
+      // Replaced, not changed in place: a snapshot being written may hold the old entry.
+      this.#state.pools[u.name] = { ...stored, status: structuredClone(u.status) as LbIpamState["pools"][string]["status"] };
+      this.#changedPools.add(u.name);
       this.#markDirty();
     }
   }
@@ -237,18 +260,34 @@ export class FileModeLbIpam {
    * fraction of a deep clone's cost (40 ms for 10,000 Services, on the event
    * loop, after every change).
    */
-  #writeSnapshot(): LbIpamState {
+  #wholeState(): LbIpamState {
     const pools: LbIpamState["pools"] = {};
     for (const [name, p] of Object.entries(this.#state.pools)) pools[name] = { ...p };
     return { ...this.#state, services: { ...this.#state.services }, pools };
   }
 
-  /** One write of the current state; rejects on failure (the state stays dirty). */
+  /** The entries changed since the last save, as they are now (null: gone), and a fresh set for what follows. */
+  #takeChanges(): { changes: JournalChanges; services: Set<string>; pools: Set<string> } {
+    const services = this.#changedServices;
+    const pools = this.#changedPools;
+    this.#changedServices = new Set();
+    this.#changedPools = new Set();
+    const changes: JournalChanges = { services: {}, pools: {} };
+    for (const key of services) changes.services[key] = this.#state.services[key] ?? null;
+    for (const name of pools) changes.pools[name] = this.#state.pools[name] ?? null;
+    return { changes, services, pools };
+  }
+
+  /** One write of what changed; rejects on failure (the state stays dirty, the changes pending). */
   #save(): Promise<void> {
     this.#dirty = false;
-    const done = (this.#o.write ?? saveState)(this.#o.stateDir, this.#writeSnapshot())
+    const taken = this.#takeChanges();
+    const done = this.#store.save(taken.changes, () => this.#wholeState())
+      .then(() => {})
       .catch((e) => {
         this.#dirty = true;
+        for (const key of taken.services) this.#changedServices.add(key);
+        for (const name of taken.pools) this.#changedPools.add(name);
         throw e;
       })
       .finally(() => {

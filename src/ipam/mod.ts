@@ -4,8 +4,9 @@
  *
  * - `LbIpam` (engine.ts): the incremental allocator; returns the statuses to write.
  * - `planAllocations`: the offline result `herald plan` prints.
- * - `loadState`/`saveState` (state-file.ts) and `FileModeLbIpam` (file-mode.ts):
- *   how file mode (no Kubernetes) keeps allocations across restarts.
+ * - `loadState`/`saveState` (state-store.ts: snapshot state-file.ts plus
+ *   journal state-journal.ts) and `FileModeLbIpam` (file-mode.ts): how file
+ *   mode (no Kubernetes) keeps allocations across restarts.
  *
  * @example
  * ```ts
@@ -33,7 +34,9 @@ export type {
 export { parseBlocks } from "./range.ts";
 export { FileModeLbIpam } from "./file-mode.ts";
 export type { FileModeOptions } from "./file-mode.ts";
-export { decodeState, encodeState, loadState, saveState, STATE_FILE, StateFileError } from "./state-file.ts";
+export { decodeState, encodeState, STATE_FILE, StateFileError } from "./state-file.ts";
+export { loadState, saveState } from "./state-store.ts";
+export { JOURNAL_FILE } from "./state-journal.ts";
 export type { LbIpamState } from "./state-file.ts";
 export { POOL_CONFLICT, POOL_INVALID, POOL_IPS_AVAILABLE, POOL_IPS_TOTAL, POOL_IPS_USED, SERVICE_CONDITION, SERVICE_INVALID } from "./conditions.ts";
 export type { Condition } from "./conditions.ts";

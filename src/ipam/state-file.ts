@@ -9,6 +9,10 @@
  * engine adopts the addresses exactly as it does from a cluster (I12), so a
  * restart never moves an address.
  *
+ * Changes since it was written are appended to `lbipam.journal`
+ * (state-journal.ts); state-store.ts reads the two together and decides
+ * when to write a new snapshot.
+ *
  * Writes are atomic: a temporary file in the same directory is written and
  * fsynced, renamed over the old one, then the directory is fsynced. The file
  * carries a format version and a SHA-256 of its content, so that a torn or
@@ -35,12 +39,12 @@ const StoredCondition = z.object({
   message: z.string(),
 });
 
-const StoredServiceStatus = z.object({
+export const StoredServiceStatus = z.object({
   loadBalancer: z.object({ ingress: z.array(LoadBalancerIngress).optional() }),
   conditions: z.array(StoredCondition).optional(),
 });
 
-const StoredPool = z.object({
+export const StoredPool = z.object({
   /** RFC 3339; stands in for creationTimestamp when the manifest has none. */
   firstSeen: z.string().refine((s) => !Number.isNaN(Date.parse(s)), "firstSeen must be an RFC 3339 time"),
   status: z.object({ conditions: z.array(StoredCondition).optional() }),
@@ -69,9 +73,14 @@ const sha256 = (text: string) => createHash("sha256").update(text).digest("hex")
 
 /** The file content for `state`: an envelope with kind, version and checksum. */
 export function encodeState(state: LbIpamState): string {
+  return encodeSnapshot(state).text;
+}
+
+function encodeSnapshot(state: LbIpamState): { text: string; sha256: string } {
   const body = JSON.stringify(state);
-  const envelope = { kind: STATE_KIND, version: STATE_VERSION, sha256: sha256(body), state: JSON.parse(body) };
-  return JSON.stringify(envelope, null, 2) + "\n";
+  const hash = sha256(body);
+  const envelope = { kind: STATE_KIND, version: STATE_VERSION, sha256: hash, state: JSON.parse(body) };
+  return { text: JSON.stringify(envelope, null, 2) + "\n", sha256: hash };
 }
 
 const ADVICE = "herald will not start from a state it cannot trust; restore the file or move it away " +
@@ -79,6 +88,11 @@ const ADVICE = "herald will not start from a state it cannot trust; restore the 
 
 /** Checks and decodes a state file's text; throws StateFileError saying what is wrong. */
 export function decodeState(text: string, file: string): LbIpamState {
+  return decodeSnapshot(text, file).state;
+}
+
+/** decodeState, with the checksum that journal lines name as their base. */
+export function decodeSnapshot(text: string, file: string): { state: LbIpamState; sha256: string } {
   const fail = (reason: string): never => {
     throw new StateFileError(file, `${reason}; ${ADVICE}`);
   };
@@ -107,15 +121,16 @@ export function decodeState(text: string, file: string): LbIpamState {
     const why = parsed.error.issues.map((i) => `state.${i.path.join(".")}: ${i.message}`).join("; ");
     fail(`unexpected content: ${why}`);
   }
-  return parsed.data!;
+  return { state: parsed.data!, sha256: env.sha256 as string };
 }
 
 /**
- * Reads `<dir>/lbipam.json`. Returns null when there is none (first start);
- * throws StateFileError when it exists but cannot be trusted. Temporary
- * files left by an interrupted save are removed (the old file is intact).
+ * Reads `<dir>/lbipam.json` alone (state-store.ts adds the journal).
+ * Returns null when there is none (first start); throws StateFileError when
+ * it exists but cannot be trusted. Temporary files left by an interrupted
+ * save are removed (the old file is intact).
  */
-export async function loadState(dir: string): Promise<LbIpamState | null> {
+export async function readSnapshot(dir: string): Promise<{ state: LbIpamState; sha256: string; bytes: number } | null> {
   const file = join(dir, STATE_FILE);
   let text: string;
   try {
@@ -125,7 +140,7 @@ export async function loadState(dir: string): Promise<LbIpamState | null> {
     throw new StateFileError(file, `cannot read it: ${(e as Error).message}`);
   }
   await removeTemporaries(dir);
-  return decodeState(text, file);
+  return { ...decodeSnapshot(text, file), bytes: Buffer.byteLength(text) };
 }
 
 async function removeTemporaries(dir: string): Promise<void> {
@@ -140,12 +155,15 @@ async function removeTemporaries(dir: string): Promise<void> {
   }
 }
 
-/** Writes `<dir>/lbipam.json` atomically and durably (temp file, fsync, rename, directory fsync). */
-export async function saveState(dir: string, state: LbIpamState): Promise<void> {
+/**
+ * Writes `<dir>/lbipam.json` atomically and durably (temp file, fsync,
+ * rename, directory fsync). Returns its checksum and size.
+ */
+export async function writeSnapshot(dir: string, state: LbIpamState): Promise<{ sha256: string; bytes: number }> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, STATE_FILE);
   const tmp = join(dir, `.${STATE_FILE}.tmp-${randomUUID()}`);
-  const data = encodeState(state);
+  const { text: data, sha256: sha } = encodeSnapshot(state);
   const fh = await open(tmp, "w", 0o600);
   try {
     await fh.writeFile(data, "utf8");
@@ -169,4 +187,5 @@ export async function saveState(dir: string, state: LbIpamState): Promise<void> 
   } finally {
     await d.close();
   }
+  return { sha256: sha, bytes: Buffer.byteLength(data) };
 }

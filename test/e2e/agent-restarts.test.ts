@@ -5,11 +5,11 @@
  * file stops the agent with its message; the restart marker makes the
  * next start a graceful restart.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AgentStatus, ServicesResponse } from "../../src/api/schemas.ts";
-import { STATE_FILE } from "../../src/ipam/mod.ts";
+import { loadState, STATE_FILE } from "../../src/ipam/mod.ts";
 import { useHarness, waitFor } from "../interop/harness/mod.ts";
 import { agentDirs, startAgent, writeManifest } from "./_agent.ts";
 
@@ -56,7 +56,7 @@ describe("herald agent restarts", () => {
       }
       expect(known.get("svc-req")).toEqual(["10.123.0.200"]);
       // The allocations are on disk before the process goes (a SIGKILL cannot flush).
-      await waitFor(() => readFileSync(join(dirs.stateDir, STATE_FILE), "utf8"), (t) => t.includes(`app/svc-${i}`), { what: `svc-${i} in the state file`, timeoutMs: 5000, intervalMs: 20 });
+      await waitFor(async () => (await loadState(dirs.stateDir))?.services ?? {}, (s) => `app/svc-${i}` in s, { what: `svc-${i} in the state file`, timeoutMs: 5000, intervalMs: 20 });
       const status = await agent.proc.stop({ signal: i % 2 === 0 ? "SIGKILL" : "SIGTERM", graceMs: 5000 });
       if (i % 2 === 1) expect(status.code).toBe(0);
     }

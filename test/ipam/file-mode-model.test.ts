@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Service } from "../../src/control/schemas/service.ts";
 import { FileModeLbIpam } from "../../src/ipam/file-mode.ts";
-import { loadState } from "../../src/ipam/state-file.ts";
+import { loadState } from "../../src/ipam/state-store.ts";
 import { parseIP } from "../../src/net/ip.ts";
 import type { SourceEvent } from "../../src/source/types.ts";
 import { testClock } from "./_fixtures.ts";

@@ -10,7 +10,8 @@ import type { CiliumLoadBalancerIPPool } from "../../src/control/schemas/lb-ip-p
 import type { Service } from "../../src/control/schemas/service.ts";
 import { FileModeLbIpam } from "../../src/ipam/file-mode.ts";
 import type { FileModeOptions } from "../../src/ipam/file-mode.ts";
-import { saveState, StateFileError } from "../../src/ipam/state-file.ts";
+import { StateFileError } from "../../src/ipam/state-file.ts";
+import { loadState, saveState } from "../../src/ipam/state-store.ts";
 import type { LbIpamState } from "../../src/ipam/state-file.ts";
 import type { SourceEvent } from "../../src/source/types.ts";
 import { createLogger } from "../../src/log.ts";
@@ -49,7 +50,8 @@ async function start(options: Partial<FileModeOptions> = {}) {
 }
 
 const ipsOf = (m: FileModeLbIpam, key: string) => m.engine.serviceStatus(key)?.loadBalancer.ingress?.map((i) => i.ip);
-const readState = (): LbIpamState => JSON.parse(readFileSync(join(dir, "lbipam.json"), "utf8")).state;
+/** What is on disk: the snapshot and the journal after it. */
+const readState = async (): Promise<LbIpamState> => (await loadState(dir))!;
 
 describe("FileModeLbIpam", () => {
   it("keeps every address across a restart, whatever order the manifests come in", async () => {
@@ -57,7 +59,7 @@ describe("FileModeLbIpam", () => {
     m.apply([upsertPool(manifestPool("a", ["10.0.0.0/28"])), ...["s1", "s2", "s3", "s4"].map((n) => upsertSvc(svc(n)))]);
     m.apply([{ type: "delete", kind: "Service", key: "default/s2" }]);
     await m.close();
-    expect(Object.keys(readState().services).sort()).toEqual(["default/s1", "default/s3", "default/s4"]);
+    expect(Object.keys((await readState()).services).sort()).toEqual(["default/s1", "default/s3", "default/s4"]);
 
     const { m: again } = await start();
     // New order, a new Service first, s4 deleted while herald was down.
@@ -66,7 +68,7 @@ describe("FileModeLbIpam", () => {
     expect(ipsOf(again, "default/s3")).toEqual(["10.0.0.2"]);
     expect(ipsOf(again, "default/new")).toEqual(["10.0.0.1"]); // the hole s2 left
     await again.flush();
-    expect(Object.keys(readState().services).sort()).toEqual(["default/new", "default/s1", "default/s3"]);
+    expect(Object.keys((await readState()).services).sort()).toEqual(["default/new", "default/s1", "default/s3"]);
   });
 
   it("remembers when each pool was first seen, so pool age survives restarts (I5, I7)", async () => {
@@ -78,7 +80,7 @@ describe("FileModeLbIpam", () => {
       x.engine.poolStatus(name)?.conditions?.find((c) => c.type === "cilium.io/PoolConflict")?.status;
     expect([conflictOf(m, "zz-old"), conflictOf(m, "aa-new")]).toEqual(["False", "True"]);
     await m.close();
-    expect(readState().pools["aa-new"].firstSeen).toBe("2026-01-01T00:01:00Z");
+    expect((await readState()).pools["aa-new"].firstSeen).toBe("2026-01-01T00:01:00Z");
 
     // Without first-seen times, "aa-new" would sort first by name and win.
     const { m: again } = await start();
@@ -93,20 +95,39 @@ describe("FileModeLbIpam", () => {
     await expect(m.open()).rejects.toThrow(`Cannot load LB-IPAM state "${join(dir, "lbipam.json")}": the file is not complete JSON`);
   });
 
+  it("journals later saves, and drops a torn last journal line at start with a warning naming the file", async () => {
+    const { m } = await start();
+    m.apply([upsertPool(manifestPool("a", ["10.0.0.0/28"])), upsertSvc(svc("s1"))]);
+    await m.flush(); // the first save: a snapshot
+    m.apply([upsertSvc(svc("s2"))]);
+    await m.flush();
+    m.apply([upsertSvc(svc("s3"))]);
+    await m.close();
+    const journal = join(dir, "lbipam.journal");
+    const text = readFileSync(journal, "utf8");
+    expect(text.trim().split("\n")).toHaveLength(2);
+    writeFileSync(journal, text.slice(0, -10)); // the crash came during the last append
+    const lines: string[] = [];
+    const { m: again } = await start({ logger: createLogger({ write: (l) => lines.push(l) }) });
+    expect(lines.find((l) => l.includes("Dropped the torn last line of the LB-IPAM journal"))).toContain(`file=${journal}`);
+    again.apply([upsertPool(manifestPool("a", ["10.0.0.0/28"])), upsertSvc(svc("s1")), upsertSvc(svc("s2")), upsertSvc(svc("s3"))]);
+    expect(["s1", "s2", "s3"].map((n) => ipsOf(again, `default/${n}`))).toEqual([["10.0.0.0"], ["10.0.0.1"], ["10.0.0.2"]]);
+  });
+
   it("coalesces many changes into few writes and writes what is pending on close", async () => {
     let writes = 0;
     const { m } = await start({
       saveDelayMs: 50,
       write: async (d, s) => {
         writes++;
-        await saveState(d, s);
+        return saveState(d, s);
       },
     });
     m.apply([upsertPool(manifestPool("a", ["10.0.0.0/24"]))]);
     for (let n = 0; n < 50; n++) m.apply([upsertSvc(svc(`s${n}`))]);
     await m.close();
     expect(writes).toBe(1);
-    expect(Object.keys(readState().services)).toHaveLength(50);
+    expect(Object.keys((await readState()).services)).toHaveLength(50);
   });
 
   it("reports an invalid pool document on the pool and keeps serving from the others", async () => {
@@ -118,7 +139,7 @@ describe("FileModeLbIpam", () => {
     ]);
     expect(ipsOf(m, "default/s1")).toEqual(["10.0.0.0"]);
     await m.flush();
-    const conds = readState().pools.broken.status.conditions ?? [];
+    const conds = (await readState()).pools.broken.status.conditions ?? [];
     expect(conds.find((c) => c.type === "herald.io/InvalidSpec")).toMatchObject({ status: "True", message: "pools.yaml:12: spec.disabled: expected boolean" });
   });
 
@@ -127,8 +148,8 @@ describe("FileModeLbIpam", () => {
     m.apply([upsertPool(manifestPool("a", ["10.0.0.0/30"])), upsertPool(manifestPool("b", ["10.0.1.0/30"])), upsertSvc(svc("s1"))]);
     m.apply([{ type: "delete", kind: "CiliumLoadBalancerIPPool", key: "b" }, { type: "delete", kind: "Service", key: "default/s1" }]);
     await m.flush();
-    expect(Object.keys(readState().pools)).toEqual(["a"]);
-    expect(readState().services).toEqual({});
+    expect(Object.keys((await readState()).pools)).toEqual(["a"]);
+    expect((await readState()).services).toEqual({});
   });
 
   it("keeps no state of a pool or Service created and deleted in one batch (I12: a new Service with that name starts afresh)", async () => {
@@ -141,8 +162,8 @@ describe("FileModeLbIpam", () => {
       { type: "delete", kind: "Service", key: "default/s1" },
     ]);
     await m.flush();
-    expect(Object.keys(readState().pools)).toEqual(["a"]);
-    expect(readState().services).toEqual({});
+    expect(Object.keys((await readState()).pools)).toEqual(["a"]);
+    expect((await readState()).services).toEqual({});
     // Created again without a request: a fresh Service, not the old one's address.
     m.apply([upsertSvc(svc("s1"))]);
     expect(ipsOf(m, "default/s1")).toEqual(["10.0.0.0"]);
@@ -158,14 +179,14 @@ describe("FileModeLbIpam", () => {
       write: async (d, s) => {
         writes++;
         if (failures-- > 0) throw new Error("no space left on device");
-        await saveState(d, s);
+        return saveState(d, s);
       },
     });
     m.apply([upsertPool(manifestPool("a", ["10.0.0.0/30"])), upsertSvc(svc("s1"))]);
     await new Promise((r) => setTimeout(r, 1300));
     expect(writes).toBe(2);
     expect(lines.some((l) => l.includes("Cannot save LB-IPAM state, will retry") && l.includes("no space left on device"))).toBe(true);
-    expect(readState().services["default/s1"].loadBalancer.ingress).toEqual([{ ip: "10.0.0.0" }]);
+    expect((await readState()).services["default/s1"].loadBalancer.ingress).toEqual([{ ip: "10.0.0.0" }]);
   });
 
   it("flush() rejects when the state cannot be written, and a later flush writes it", async () => {
@@ -174,14 +195,14 @@ describe("FileModeLbIpam", () => {
       saveDelayMs: 10_000,
       write: async (d, s) => {
         if (fail) throw new Error("Cannot save LB-IPAM state: read-only file system");
-        await saveState(d, s);
+        return saveState(d, s);
       },
     });
     m.apply([upsertPool(manifestPool("a", ["10.0.0.0/30"]))]);
     await expect(m.flush()).rejects.toThrow("read-only file system");
     fail = false;
     await m.flush();
-    expect(Object.keys(readState().pools)).toEqual(["a"]);
+    expect(Object.keys((await readState()).pools)).toEqual(["a"]);
   });
 
   it("refuses events before open()", () => {

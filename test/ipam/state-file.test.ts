@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { decodeState, encodeState, loadState, saveState, StateFileError } from "../../src/ipam/state-file.ts";
+import { decodeState, encodeState, StateFileError } from "../../src/ipam/state-file.ts";
+import { loadState, saveState } from "../../src/ipam/state-store.ts";
 import type { LbIpamState } from "../../src/ipam/state-file.ts";
 
 const state: LbIpamState = {
