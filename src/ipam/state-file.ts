@@ -181,11 +181,16 @@ export async function writeSnapshot(dir: string, state: LbIpamState): Promise<{ 
     throw new Error(`Cannot save LB-IPAM state "${file}": ${(e as Error).message}`);
   }
   // The rename is durable only once the directory entry is on disk.
-  const d = await open(dir, "r");
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+  await fsyncPath(dir);
   return { sha256: sha, bytes: Buffer.byteLength(data) };
+}
+
+/** fsync of a file or directory by path (a directory: its entries, after a rename or unlink). */
+export async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }

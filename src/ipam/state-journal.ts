@@ -25,7 +25,7 @@ import { createHash } from "node:crypto";
 import { open, readFile, truncate, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
-import { type LbIpamState, StateFileError, StoredPool, StoredServiceStatus } from "./state-file.ts";
+import { fsyncPath, type LbIpamState, StateFileError, StoredPool, StoredServiceStatus } from "./state-file.ts";
 
 export const JOURNAL_FILE = "lbipam.journal";
 
@@ -120,12 +120,7 @@ export async function readJournal(dir: string): Promise<string | null> {
 export async function truncateJournal(dir: string, bytes: number): Promise<void> {
   const file = join(dir, JOURNAL_FILE);
   await truncate(file, bytes);
-  const fh = await open(file, "r+");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await fsyncPath(file);
 }
 
 /** Appends one line durably (fsync). */
@@ -151,10 +146,5 @@ export async function removeJournal(dir: string): Promise<void> {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
     throw new Error(`Cannot save LB-IPAM state "${join(dir, JOURNAL_FILE)}": ${(e as Error).message}`);
   }
-  const d = await open(dir, "r");
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+  await fsyncPath(dir);
 }
